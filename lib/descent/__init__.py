@@ -1,0 +1,40 @@
+"""descent: the optimizers, schedules and test functions of the book *Descent*.
+
+Every rule is a factory returning ``Optimizer(init, update)``; see :mod:`descent.rules`.
+The torch.optim twins (``sgd`` … ``radam``) match torch 2.13 to 1e-12 in float64.
+"""
+
+from . import functions, schedules
+from .rules import (
+    TORCH_TWINS,
+    Optimizer,
+    adadelta,
+    adagrad,
+    adagrad_lecture,
+    adam,
+    adam_lecture,
+    adamw,
+    ema_momentum,
+    gd,
+    heavy_ball,
+    line_search,
+    momentum,
+    nadam,
+    nesterov,
+    newton,
+    radam,
+    rmsprop,
+    rmsprop_lecture,
+    sgd,
+    sgd_history,
+)
+from .run import Trajectory, run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Optimizer", "TORCH_TWINS", "Trajectory", "run", "functions", "schedules",
+    "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
+    "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
+    "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
+]

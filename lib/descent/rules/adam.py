@@ -1,0 +1,254 @@
+"""Adam and its relatives: AdamW, NAdam, RAdam, and the lecture forms of Adam.
+
+``adam``, ``adamw``, ``nadam`` and ``radam`` are torch.optim's classes exactly (float64,
+every step).  ``adam_lecture`` gives the forms the decks print: no bias correction,
+the first moment corrected only, and epsilon inside the root.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .. import _checks as chk
+from .base import Optimizer, maximum, zeros_like
+
+
+class AdamState(NamedTuple):
+    t: int  #: updates done so far
+    m: Any  #: first moment (torch: ``exp_avg``)
+    v: Any  #: second moment (torch: ``exp_avg_sq``)
+    v_max: Any  #: running max of v (``amsgrad`` only, else None; torch: ``max_exp_avg_sq``)
+
+
+def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> Optimizer:
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    decay = not chk.is_zero(weight_decay)
+
+    def init(x):
+        return AdamState(0, zeros_like(x), zeros_like(x), zeros_like(x) if amsgrad else None)
+
+    def update(grad, state, x):
+        g = -grad if maximize else grad
+        t = state.t + 1
+        lr_t = chk.lr_at(lr, state.t)
+        shrink = 0.0
+        if decay:
+            if decoupled:
+                shrink = -lr_t * weight_decay * x
+            else:
+                g = g + weight_decay * x
+        m = state.m + (1 - beta1) * (g - state.m)
+        v = beta2 * state.v + (1 - beta2) * (g * g)
+        v_max = maximum(state.v_max, v) if amsgrad else None
+        bias_correction1 = 1 - beta1 ** t
+        bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
+        denom = (v_max if amsgrad else v) ** 0.5 / bias_correction2_sqrt + eps
+        step = -(lr_t / bias_correction1) * (m / denom)
+        return shrink + step, AdamState(t, m, v, v_max)
+
+    return Optimizer(init, update, name=name, hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
+
+
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False) -> Optimizer:
+    r"""Adam (Kingma & Ba 2015) as torch.optim.Adam.
+
+    .. math::
+        g &\leftarrow \pm g + \lambda x, \qquad
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2 \\
+        x &\leftarrow x - \frac{\eta}{1-\beta_1^t}\,
+             \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+        \;=\; x - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    With ``amsgrad``, :math:`v^{\max}_t = \max(v^{\max}_{t-1}, v_t)` replaces :math:`v_t`
+    in the denominator (still divided by the current :math:`\sqrt{1-\beta_2^t}`).
+
+    Note:
+        :math:`\epsilon` is added after the bias-corrected root.  The paper's "efficient"
+        ordering (and Keras) adds it to the uncorrected root, which equals this with
+        :math:`\epsilon\sqrt{1-\beta_2^t}`; the two differ only when
+        :math:`|g| \approx \epsilon`.  ``weight_decay`` here is an L2 term in the gradient
+        (it enters m and v); see :func:`adamw` for decoupled decay.
+    """
+    return _adam("adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=False)
+
+
+def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False) -> Optimizer:
+    r"""AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW: decoupled weight decay.
+
+    .. math::
+        x \leftarrow x - \eta\lambda x - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}
+
+    with :math:`\hat m, \hat v` from the raw gradient (the decay never enters the moments).
+
+    Note:
+        torch multiplies the decay by the *current* learning rate :math:`\eta_t`; the paper
+        multiplies by the schedule factor only, so the paper's :math:`\lambda` equals
+        ``lr * weight_decay`` of this rule.  Default ``weight_decay=1e-2`` (Adam's is 0).
+    """
+    return _adam("adamw", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=True)
+
+
+class NAdamState(NamedTuple):
+    t: int  #: updates done so far
+    m: Any  #: first moment
+    v: Any  #: second moment
+    mu_product: Any  #: product of the momentum cache, prod mu_i
+
+
+def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False) -> Optimizer:
+    r"""NAdam (Dozat 2016) as torch.optim.NAdam.
+
+    .. math::
+        \mu_t &= \beta_1\bigl(1 - \tfrac12\, 0.96^{t\psi}\bigr), \qquad
+        \Pi_t = \textstyle\prod_{i\le t} \mu_i \\
+        x &\leftarrow x - \eta\frac{1-\mu_t}{1-\Pi_t}\frac{g_t}{d_t}
+                     - \eta\frac{\mu_{t+1}}{1-\Pi_t\mu_{t+1}}\frac{m_t}{d_t},
+        \qquad d_t = \sqrt{v_t/(1-\beta_2^t)} + \epsilon
+
+    with ``momentum_decay`` :math:`=\psi`.
+
+    Note:
+        torch keeps :math:`\Pi_t` as a float32 tensor when the default dtype is float32;
+        this rule keeps it in float64 (torch agrees exactly under a float64 default dtype).
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    chk.nonnegative(momentum_decay, "Invalid momentum_decay value: {}")
+    decay = not chk.is_zero(weight_decay)
+
+    def init(x):
+        return NAdamState(0, zeros_like(x), zeros_like(x), 1.0)
+
+    def update(grad, state, x):
+        g = -grad if maximize else grad
+        t = state.t + 1
+        lr_t = chk.lr_at(lr, state.t)
+        shrink = 0.0
+        if decay:
+            if decoupled_weight_decay:
+                shrink = -lr_t * weight_decay * x
+            else:
+                g = g + weight_decay * x
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_product = state.mu_product * mu
+        m = state.m + (1 - beta1) * (g - state.m)
+        v = beta2 * state.v + (1 - beta2) * (g * g)
+        denom = (v / (1 - beta2 ** t)) ** 0.5 + eps
+        step = (-lr_t * (1.0 - mu) / (1.0 - mu_product)) * (g / denom) + (
+            -lr_t * mu_next / (1.0 - mu_product * mu_next)) * (m / denom)
+        return shrink + step, NAdamState(t, m, v, mu_product)
+
+    return Optimizer(init, update, name="nadam", hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
+        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+
+class RAdamState(NamedTuple):
+    t: int  #: updates done so far
+    m: Any  #: first moment
+    v: Any  #: second moment
+
+
+def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+          maximize=False) -> Optimizer:
+    r"""RAdam (Liu et al. 2020) as torch.optim.RAdam.
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1, \qquad
+        \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1-\beta_2^t}
+
+    If :math:`\rho_t > 5`:
+    :math:`x \leftarrow x - \eta\,\hat m_t\, r_t \sqrt{1-\beta_2^t}/(\sqrt{v_t}+\epsilon)` with
+    :math:`r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}`;
+    otherwise the un-adapted momentum step :math:`x \leftarrow x - \eta \hat m_t`.
+
+    Note:
+        torch switches at :math:`\rho_t > 5` (the paper says 4) and adds :math:`\epsilon`
+        to the *uncorrected* root.  With :math:`\beta_2 = 0.999` the adaptive step starts
+        at t = 6.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    decay = not chk.is_zero(weight_decay)
+    rho_inf = 2 / (1 - beta2) - 1
+
+    def init(x):
+        return RAdamState(0, zeros_like(x), zeros_like(x))
+
+    def update(grad, state, x):
+        g = -grad if maximize else grad
+        t = state.t + 1
+        lr_t = chk.lr_at(lr, state.t)
+        shrink = 0.0
+        if decay:
+            if decoupled_weight_decay:
+                shrink = -lr_t * weight_decay * x
+            else:
+                g = g + weight_decay * x
+        m = state.m + (1 - beta1) * (g - state.m)
+        v = beta2 * state.v + (1 - beta2) * (g * g)
+        m_hat = m / (1 - beta1 ** t)
+        rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
+        if rho_t > 5.0:
+            r = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            step = -(m_hat * lr_t * ((1 - beta2 ** t) ** 0.5 / (v ** 0.5 + eps)) * r)
+        else:
+            step = -(m_hat * lr_t)
+        return shrink + step, RAdamState(t, m, v)
+
+    return Optimizer(init, update, name="radam", hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+
+_CORRECTIONS = ("none", "first", "both")
+
+
+def adam_lecture(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, bias_correction="both", eps_inside=False) -> Optimizer:
+    r"""Adam as the decks print it, to compare the variants.
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \quad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \quad
+        x \leftarrow x - \eta\, \frac{\tilde m_t}{\sqrt{\tilde v_t} + \epsilon}
+
+    ``bias_correction="none"`` ("simpler Adam", deck 001): :math:`\tilde m = m, \tilde v = v`;
+    ``"first"`` (deck 001's second version): :math:`\tilde m = m/(1-\beta_1^t)`, :math:`\tilde v = v`;
+    ``"both"`` (Kingma & Ba): both corrected.  ``eps_inside=True`` uses
+    :math:`\sqrt{\tilde v + \epsilon}` as deck 001 does; ``eps=0`` gives deck 000's form.
+
+    ``adam_lecture(bias_correction="both")`` equals ``adam`` up to rounding.  Without the
+    correction the first step is :math:`\eta(1-\beta_1)/\sqrt{1-\beta_2}` = 3.16η with the
+    defaults, not η.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    if bias_correction not in _CORRECTIONS:
+        raise ValueError(f"Invalid bias_correction: {bias_correction!r} (expected one of {_CORRECTIONS})")
+
+    def init(x):
+        return AdamState(0, zeros_like(x), zeros_like(x), None)
+
+    def update(grad, state, x):
+        t = state.t + 1
+        m = beta1 * state.m + (1 - beta1) * grad
+        v = beta2 * state.v + (1 - beta2) * (grad * grad)
+        m_hat = m if bias_correction == "none" else m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t) if bias_correction == "both" else v
+        denom = (v_hat + eps) ** 0.5 if eps_inside else v_hat ** 0.5 + eps
+        return -chk.lr_at(lr, state.t) * m_hat / denom, AdamState(t, m, v, None)
+
+    return Optimizer(init, update, name="adam_lecture", hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, bias_correction=bias_correction, eps_inside=eps_inside))

@@ -1,0 +1,194 @@
+"""Gradient descent and the momentum family.
+
+``sgd`` is torch.optim.SGD exactly.  The other factories are the forms the lecture decks
+write; each docstring says when it coincides with ``sgd`` and when it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from .. import _checks as chk
+from .base import Optimizer, zeros_like
+
+
+class SGDState(NamedTuple):
+    t: int  #: updates done so far
+    momentum_buffer: Any  #: b; ``None`` when momentum is 0
+
+
+def sgd(lr=1e-3, momentum=0, dampening=0, nesterov=False, weight_decay=0, maximize=False) -> Optimizer:
+    r"""Stochastic gradient descent with momentum, exactly as torch.optim.SGD.
+
+    .. math::
+        g &\leftarrow \pm g + \lambda x \\
+        b_1 &= g_1, \qquad b_t = \mu b_{t-1} + (1-\tau) g_t \\
+        d &= g_t + \mu b_t \ \text{(nesterov)} \quad\text{or}\quad d = b_t \\
+        x &\leftarrow x - \eta\, d
+
+    with ``lr`` :math:`=\eta`, ``momentum`` :math:`=\mu`, ``dampening`` :math:`=\tau`,
+    ``weight_decay`` :math:`=\lambda`.
+
+    Note:
+        torch (and so this rule) starts the buffer at :math:`b_1 = g_1`, so dampening is
+        not applied on the first step, and the learning rate multiplies the *whole*
+        buffer.  The lecture form :func:`momentum` (:math:`v = \beta v - \eta g`) is the
+        same trajectory with :math:`v = -\eta b` while :math:`\eta` is constant; under a
+        schedule the two part (see ``tests/test_lecture_forms.py``).
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(momentum, "Invalid momentum value: {}")
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    use_momentum = not chk.is_zero(momentum)
+    if nesterov and (not use_momentum or not chk.is_zero(dampening) or chk._bad(momentum, lambda a: a <= 0)):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+    decay = not chk.is_zero(weight_decay)
+
+    def init(x):
+        return SGDState(t=0, momentum_buffer=zeros_like(x) if use_momentum else None)
+
+    def update(grad, state, x):
+        g = -grad if maximize else grad
+        if decay:
+            g = g + weight_decay * x
+        buf = state.momentum_buffer
+        if use_momentum:
+            buf = g if state.t == 0 else momentum * buf + (1 - dampening) * g
+            d = g + momentum * buf if nesterov else buf
+        else:
+            d = g
+        return -chk.lr_at(lr, state.t) * d, SGDState(state.t + 1, buf)
+
+    return Optimizer(init, update, name="sgd", hyperparams=dict(
+        lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+        weight_decay=weight_decay, maximize=maximize))
+
+
+class VelocityState(NamedTuple):
+    t: int  #: updates done so far
+    v: Any  #: velocity
+
+
+def gd(lr=0.1) -> Optimizer:
+    r"""Plain gradient descent, :math:`x_t = x_{t-1} - \eta\, \nabla f(x_{t-1})`.
+
+    The rule of chapter 01; identical to ``sgd(lr)``, kept under its own name so
+    figures can label it "GD".
+    """
+    chk.learning_rate(lr)
+    inner = sgd(lr=lr)
+    return Optimizer(inner.init, inner.update, name="gd", hyperparams=dict(lr=lr))
+
+
+def momentum(lr=0.1, beta=0.9) -> Optimizer:
+    r"""Lecture momentum (decks 001, 003): :math:`v_t = \beta v_{t-1} - \eta g_t`,
+    :math:`x_t = x_{t-1} + v_t`, :math:`v_0 = 0`.
+
+    Equals ``sgd(lr, momentum=beta)`` while :math:`\eta` is constant (:math:`v = -\eta b`).
+    When :math:`\eta` changes, this form keeps each old gradient scaled by the rate it was
+    taken with, while torch rescales the whole buffer by the new rate.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(beta, "Invalid beta value: {}")
+
+    def init(x):
+        return VelocityState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        v = beta * state.v - chk.lr_at(lr, state.t) * grad
+        return v, VelocityState(state.t + 1, v)
+
+    return Optimizer(init, update, name="momentum", hyperparams=dict(lr=lr, beta=beta))
+
+
+def ema_momentum(lr=0.1, rho=0.9) -> Optimizer:
+    r"""Momentum as an exponential moving average (deck 001):
+    :math:`v_t = \rho v_{t-1} - (1-\rho)\,\alpha g_t`, :math:`x_t = x_{t-1} + v_t`.
+
+    Equals :func:`momentum` with :math:`\eta = (1-\rho)\alpha` (and so ``sgd`` with
+    ``lr=(1-rho)*alpha, momentum=rho``).
+    """
+    chk.learning_rate(lr)
+    chk.in_range(rho, 0.0, 1.0, "Invalid rho value: {}")
+
+    def init(x):
+        return VelocityState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        v = rho * state.v - (1 - rho) * chk.lr_at(lr, state.t) * grad
+        return v, VelocityState(state.t + 1, v)
+
+    return Optimizer(init, update, name="ema_momentum", hyperparams=dict(lr=lr, rho=rho))
+
+
+def heavy_ball(lr=0.1, beta=0.9) -> Optimizer:
+    r"""Polyak's heavy ball as deck 004 writes it:
+    :math:`v_{t+1} = -\nabla f(x_t) + \beta v_t`, :math:`x_{t+1} = x_t + \eta v_{t+1}`.
+
+    Here :math:`v` is torch's buffer with the sign flipped, so the rule equals
+    ``sgd(lr, momentum=beta)`` for any schedule: the rate multiplies the whole
+    velocity, as in torch.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(beta, "Invalid beta value: {}")
+
+    def init(x):
+        return VelocityState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        v = -grad + beta * state.v
+        return chk.lr_at(lr, state.t) * v, VelocityState(state.t + 1, v)
+
+    return Optimizer(init, update, name="heavy_ball", hyperparams=dict(lr=lr, beta=beta))
+
+
+def nesterov(grad_fn, lr=0.1, beta=0.9) -> Optimizer:
+    r"""Look-ahead Nesterov momentum (deck 003; Sutskever et al. 2013):
+
+    .. math::
+        \tilde x = x + \beta v, \qquad v \leftarrow \beta v - \eta \nabla f(\tilde x),
+        \qquad x \leftarrow x + v
+
+    The gradient is taken at the look-ahead point, so the factory takes ``grad_fn`` and
+    the ``grad`` passed to ``update`` is not used.  torch's ``nesterov=True`` is the same
+    method re-parameterised: its iterate is this rule's look-ahead point
+    :math:`x + \beta v` (exactly, for constant :math:`\eta`).
+    """
+    if not callable(grad_fn):
+        raise ValueError(f"Invalid grad_fn: {grad_fn!r} (grad_fn must be callable)")
+    chk.learning_rate(lr)
+    chk.nonnegative(beta, "Invalid beta value: {}")
+
+    def init(x):
+        return VelocityState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        v = beta * state.v - chk.lr_at(lr, state.t) * grad_fn(x + beta * state.v)
+        return v, VelocityState(state.t + 1, v)
+
+    return Optimizer(init, update, name="nesterov", hyperparams=dict(lr=lr, beta=beta))
+
+
+class HistoryState(NamedTuple):
+    t: int  #: updates done so far
+    g_prev: Any  #: the previous gradient, G^{t-1}
+
+
+def sgd_history(lr=0.1, tau=0.05) -> Optimizer:
+    r"""SGD + history (deck 002): :math:`w_t = w_{t-1} - (\eta G_t + \tau G_{t-1})`,
+    with :math:`G_0 = 0` (the first step is plain GD).
+
+    A two-tap filter of the gradient: the step is never a longer memory than one step
+    back, unlike momentum's geometric average of all past gradients.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(tau, "Invalid tau value: {}")
+
+    def init(x):
+        return HistoryState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        step = -(chk.lr_at(lr, state.t) * grad + tau * state.g_prev)
+        return step, HistoryState(state.t + 1, grad)
+
+    return Optimizer(init, update, name="sgd_history", hyperparams=dict(lr=lr, tau=tau))
