@@ -4,7 +4,7 @@ Every rule is a factory returning ``Optimizer(init, update)``; see :mod:`descent
 The torch.optim twins (``sgd`` … ``radam``) match torch 2.13 to 1e-12 in float64.
 """
 
-from . import functions, schedules
+from . import averages, functions, schedules
 from .rules import (
     TORCH_TWINS,
     Optimizer,
@@ -33,7 +33,7 @@ from .run import Trajectory, run
 __version__ = "0.1.0"
 
 __all__ = [
-    "Optimizer", "TORCH_TWINS", "Trajectory", "run", "functions", "schedules",
+    "Optimizer", "TORCH_TWINS", "Trajectory", "run", "averages", "functions", "schedules",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
