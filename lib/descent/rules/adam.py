@@ -53,7 +53,8 @@ def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> O
         lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
 
 
-def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False) -> Optimizer:
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+         decoupled_weight_decay=False) -> Optimizer:
     r"""Adam (Kingma & Ba 2015) as torch.optim.Adam.
 
     .. math::
@@ -72,9 +73,11 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
         ordering (and Keras) adds it to the uncorrected root, which equals this with
         :math:`\epsilon\sqrt{1-\beta_2^t}`; the two differ only when
         :math:`|g| \approx \epsilon`.  ``weight_decay`` here is an L2 term in the gradient
-        (it enters m and v); see :func:`adamw` for decoupled decay.
+        (it enters m and v); ``decoupled_weight_decay=True`` is :func:`adamw` (as in torch).
     """
-    return _adam("adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=False)
+    opt = _adam("adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=decoupled_weight_decay)
+    opt.hyperparams["decoupled_weight_decay"] = decoupled_weight_decay
+    return opt
 
 
 def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False) -> Optimizer:
