@@ -1,0 +1,227 @@
+"""The error table: torch's ValueError texts for the twins, word for word, what torch
+accepts accepted too, and the library's own checks, each naming the argument and value."""
+
+from __future__ import annotations
+
+import math
+
+import descent
+import numpy as np
+import pytest
+from descent import functions as F
+from descent import schedules as S
+
+BAD = {
+    "SGD": [dict(lr=-1), dict(lr=-0.1), dict(momentum=-0.5), dict(momentum=-1.0),
+            dict(weight_decay=-1), dict(nesterov=True), dict(nesterov=True, momentum=0.9, dampening=0.5)],
+    "Adagrad": [dict(lr=-1), dict(lr_decay=-0.5), dict(weight_decay=-1), dict(initial_accumulator_value=-1),
+                dict(eps=-1e-3)],
+    "RMSprop": [dict(lr=-1), dict(eps=-1), dict(momentum=-0.5), dict(weight_decay=-1), dict(alpha=-0.1)],
+    "Adadelta": [dict(lr=-1), dict(rho=1.1), dict(rho=-0.1), dict(eps=-1), dict(weight_decay=-1)],
+    "Adam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(-0.1, 0.999)),
+             dict(betas=(0.9, 1.0)), dict(betas=(0.9, 1.5)), dict(weight_decay=-1)],
+    "AdamW": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
+    "NAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1),
+              dict(momentum_decay=-0.2)],
+    "RAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
+}
+BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
+
+
+def torch_message(torch, name, kwargs):
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError) as info:
+        getattr(torch.optim, name)([p], **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), BAD_CASES)
+def test_same_message_as_torch(f64, name, kwargs):
+    expected = torch_message(f64, name, kwargs)
+    with pytest.raises(ValueError) as info:
+        descent.TORCH_TWINS[name](**kwargs)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize(("name", "kwargs", "message"), [
+    ("SGD", dict(lr=-1), "Invalid learning rate: -1"),
+    ("SGD", dict(lr=-0.1), "Invalid learning rate: -0.1"),
+    ("SGD", dict(momentum=-1.0), "Invalid momentum value: -1.0"),
+    ("SGD", dict(nesterov=True, momentum=0.9, dampening=0.1), "Nesterov momentum requires a momentum and zero dampening"),
+    ("Adam", dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+    ("AdamW", dict(betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+    ("Adadelta", dict(rho=1.1), "Invalid rho value: 1.1"),
+    ("NAdam", dict(momentum_decay=-0.2), "Invalid momentum_decay value: -0.2"),
+    ("Adagrad", dict(lr_decay=-0.5), "Invalid lr_decay value: -0.5"),
+    ("RMSprop", dict(alpha=-1), "Invalid alpha value: -1"),
+])
+def test_messages_by_hand(name, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        descent.TORCH_TWINS[name](**kwargs)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("SGD", dict(momentum=1.5)), ("SGD", dict(momentum=0.9, dampening=-3)), ("SGD", dict(lr=0)),
+    ("RMSprop", dict(alpha=1.5)), ("Adadelta", dict(rho=1.0)), ("Adadelta", dict(rho=0.0)),
+    ("Adam", dict(betas=(0.0, 0.0))), ("Adagrad", dict(eps=0)), ("NAdam", dict(momentum_decay=0)),
+])
+def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
+    p = f64.zeros(2, requires_grad=True)
+    getattr(f64.optim, name)([p], **kwargs)  # torch accepts it ...
+    opt = descent.TORCH_TWINS[name](**kwargs)  # ... and so do we
+    with np.errstate(invalid="ignore"):  # alpha > 1 makes the square average negative: NaN, as in torch
+        step, _ = opt.update(np.array([0.5, -1.0]), opt.init(np.zeros(2)), np.zeros(2))
+    assert step.shape == (2,)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(total_steps=0), "Expected positive integer total_steps, but got 0"),
+    (dict(total_steps=10, pct_start=1.5), "Expected float between 0 and 1 pct_start, but got 1.5"),
+    (dict(total_steps=10, pct_start=0), "Expected float between 0 and 1 pct_start, but got 0"),
+    (dict(total_steps=10, anneal_strategy="exp"), "anneal_strategy must be one of 'cos' or 'linear', instead got exp"),
+])
+def test_one_cycle_messages_equal_torch(f64, kwargs, message):
+    p = f64.zeros(2, requires_grad=True)
+    opt = f64.optim.SGD([p], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError) as theirs:
+        f64.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, **kwargs)
+    with pytest.raises(ValueError) as ours:
+        S.one_cycle_lr(1.0, **kwargs)
+    assert str(ours.value) == str(theirs.value) == message
+    with pytest.raises(ValueError, match=message):
+        S.one_cycle_momentum(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(start_factor=0.0), dict(start_factor=1.5), dict(end_factor=-0.1),
+                                    dict(end_factor=1.2)])
+def test_linear_lr_messages_equal_torch(f64, kwargs):
+    p = f64.zeros(2, requires_grad=True)
+    opt = f64.optim.SGD([p], lr=0.1)
+    with pytest.raises(ValueError) as theirs:
+        f64.optim.lr_scheduler.LinearLR(opt, **kwargs)
+    with pytest.raises(ValueError) as ours:
+        S.linear_lr(0.1, **kwargs)
+    assert str(ours.value) == str(theirs.value)
+
+
+# ------------------------------------------------------------- the library's own checks
+
+
+def raises_naming(call, *words):
+    """``call()`` raises ValueError whose message contains each of ``words``."""
+    with pytest.raises(ValueError) as info:
+        call()
+    msg = str(info.value)
+    for w in words:
+        assert str(w) in msg, f"{w!r} not in {msg!r}"
+    return msg
+
+
+QUAD = F.quadratic(np.diag([1.0, 3.0]))
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    # hyperparameters
+    (lambda: descent.sgd(lr=math.nan), ["learning rate", "nan"]),
+    (lambda: descent.adam(lr=np.array([0.1, math.nan])), ["learning rate", "nan"]),
+    (lambda: descent.adam(lr=np.array([0.1, -0.2])), ["learning rate", "-0.2"]),
+    (lambda: descent.sgd(lr="fast"), ["lr", "'fast'"]),
+    (lambda: descent.sgd(lr=None), ["lr", "None"]),
+    (lambda: descent.adam(betas=0.9), ["betas", "0.9"]),
+    (lambda: descent.adam(betas=(0.9, 0.99, 0.999)), ["betas", "(0.9, 0.99, 0.999)"]),
+    (lambda: descent.nadam(betas=(math.nan, 0.9)), ["beta parameter at index 0", "nan"]),
+    (lambda: descent.rmsprop(momentum=math.nan), ["momentum", "nan"]),
+    (lambda: descent.momentum(beta=-0.5), ["beta", "-0.5"]),
+    (lambda: descent.ema_momentum(rho=1.0), ["rho", "1.0"]),
+    (lambda: descent.sgd_history(tau=-1), ["tau", "-1"]),
+    (lambda: descent.adagrad_lecture(s0=-0.1), ["s0", "-0.1"]),
+    (lambda: descent.rmsprop_lecture(rho=2), ["rho", "2"]),
+    (lambda: descent.adam_lecture(bias_correction="half"), ["bias_correction", "'half'"]),
+    (lambda: descent.nesterov(grad_fn=3.0), ["grad_fn", "3.0"]),
+    (lambda: descent.newton(hessian=None), ["hessian", "None"]),
+    (lambda: descent.newton(QUAD.hessian, damping=-1), ["damping", "-1"]),
+    (lambda: descent.line_search(QUAD, method="wolfe"), ["method", "'wolfe'"]),
+    (lambda: descent.line_search(QUAD, shrink=1.5), ["shrink", "1.5"]),
+    (lambda: descent.line_search(QUAD, c=0), ["c value", "0"]),
+    (lambda: descent.line_search(QUAD, max_backtracks=0), ["max_backtracks", "0"]),
+    (lambda: descent.line_search(object(), method="armijo"), ["objective", ".f"]),
+    # schedules
+    (lambda: S.step_lr(0.1, step_size=0), ["step_size", "0"]),
+    (lambda: S.step_lr(0.1, step_size=2.5), ["step_size", "2.5"]),
+    (lambda: S.step_lr(-0.1, step_size=2), ["learning rate", "-0.1"]),
+    (lambda: S.cosine_annealing_lr(0.1, T_max=0), ["T_max", "0"]),
+    (lambda: S.cosine_annealing_lr(0.1, T_max=5, eta_min=-1), ["eta_min", "-1"]),
+    (lambda: S.multi_step_lr(0.1, milestones=[3, -2]), ["milestones", "-2"]),
+    (lambda: S.multi_step_lr(0.1, milestones=5), ["milestones", "5"]),
+    (lambda: S.exponential_lr(0.1, gamma=-0.5), ["gamma", "-0.5"]),
+    (lambda: S.linear_lr(0.1, total_iters=0), ["total_iters", "0"]),
+    (lambda: S.step_decay(0.1, every=3, divide_by=0), ["divide_by", "0"]),
+    (lambda: S.exponential_decay(0.1, 0.5, k0=-1), ["k0", "-1"]),
+    (lambda: S.inverse_time_decay(0.1, s=0), ["s", "0"]),
+    (lambda: S.power_decay(0.1, 0.5, decay_steps=0), ["decay_steps", "0"]),
+    (lambda: S.warmup_cosine(0.1, warmup_steps=10, total_steps=10), ["warmup_steps", "10"]),
+    (lambda: S.join([S.constant(0.1), 3], [5]), ["schedules", "3"]),
+    (lambda: S.join([S.constant(0.1), S.constant(0.2)], [5, 8]), ["boundaries", "[5, 8]"]),
+    (lambda: S.join([S.constant(0.1), S.constant(0.2), S.constant(0.3)], [8, 5]), ["boundaries", "[8, 5]"]),
+    (lambda: S.robbins_monro(0.1, offset=0), ["offset", "0"]),
+    (lambda: S.robbins_monro(0.1, power=-1), ["power", "-1"]),
+    # objectives
+    (lambda: F.quadratic(condition=0.5), ["condition", "0.5"]),
+    (lambda: F.quadratic(condition=10, scale=-1), ["scale", "-1"]),
+    (lambda: F.quadratic(), ["A", "condition"]),
+    (lambda: F.Quadratic([[1.0, 2.0], [0.0, 1.0]]), ["A", "symmetric"]),
+    (lambda: F.Quadratic(np.ones(3)), ["A", "(3,)"]),
+    (lambda: F.Quadratic(np.eye(2), b=[1.0, 2.0, 3.0]), ["b", "(3,)"]),
+    (lambda: F.parabola(a=-1), ["a", "-1"]),
+    (lambda: F.LogBowl(c=0), ["c", "0"]),
+    (lambda: F.rosenbrock().f(np.zeros(3)), ["x", "(3,)", "2"]),
+    (lambda: F.LeastSquares(np.ones((4, 2)), np.ones(3)), ["X, y", "(4, 2)", "(3,)"]),
+    (lambda: F.synthetic_regression(d=2).sample_grad(np.zeros(2), np.random.default_rng(0), 0),
+     ["batch_size", "0"]),
+    (lambda: F.TwoLayerReLU(x=[1.0, 2.0], y=[0.0]), ["x, y", "(2,)", "(1,)"]),
+    # averages
+    (lambda: descent.averages.sma([1.0, 2.0], 3), ["k", "3"]),
+    (lambda: descent.averages.sma([1.0, 2.0], 0), ["k", "0"]),
+    (lambda: descent.averages.ema([1.0, 2.0], 1.0), ["rho", "1.0"]),
+    (lambda: descent.averages.ema(5.0, 0.5), ["values", "5.0"]),
+    (lambda: descent.averages.ema_weights(0.5, 0), ["t", "0"]),
+])
+def test_library_checks_name_argument_and_value(call, words):
+    raises_naming(call, *words)
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    (dict(x0=[1.0, math.nan]), ["x0", "nan"]),
+    (dict(x0=[math.inf, 1.0]), ["x0", "inf"]),
+    (dict(x0=[[1.0, 2.0]] * 4, opt=descent.adam(lr=np.ones((3, 1)))), ["x0", "(4, 2)", "lr", "(3, 1)"]),
+    (dict(x0=[1.0, 2.0, 3.0]), ["x0", "(3,)", "2"]),
+    (dict(x0="start"), ["x0", "'start'"]),
+    (dict(steps=-1), ["steps", "-1"]),
+    (dict(steps=2.5), ["steps", "2.5"]),
+    (dict(grad_noise=-0.1), ["grad_noise", "-0.1"]),
+    (dict(bound=0), ["bound", "0"]),
+    (dict(batch_size=8), ["batch_size", "8"]),
+    (dict(opt="adam"), ["opt", "'adam'"]),
+    (dict(objective=lambda x: x), ["objective"]),
+])
+def test_run_checks_name_argument_and_value(kwargs, words):
+    args = dict(opt=descent.sgd(lr=0.1), objective=QUAD, x0=[1.0, 2.0], steps=5)
+    args.update(kwargs)
+    raises_naming(lambda: descent.run(args["opt"], args["objective"], args["x0"], args["steps"],
+                                      **{k: v for k, v in args.items() if k not in ("opt", "objective", "x0", "steps")}),
+                  *words)
+
+
+def test_nan_lr_rejected_though_torch_accepts_it(f64):
+    """torch tests ``lr < 0``, which NaN passes; a NaN rate would silently poison a run."""
+    p = f64.zeros(2, requires_grad=True)
+    f64.optim.SGD([p], lr=math.nan)
+    for rule in descent.TORCH_TWINS.values():
+        raises_naming(lambda: rule(lr=math.nan), "Invalid learning rate: nan")
+
+
+def test_schedule_t_checks():
+    s = S.exponential_lr(0.1, 0.5)
+    raises_naming(lambda: s(-3), "t", "-3")
+    raises_naming(lambda: s(0.5), "t", "0.5")
