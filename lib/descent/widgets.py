@@ -367,3 +367,102 @@ def run_panel_2d(objective, make_opts, controls: dict, *, x0=(-1.5, 2.0), steps=
 
 
 __all__ = ["PANELS", "Panel", "Status", "log_limits", "slider", "dropdown", "run_panel_1d", "run_panel_2d"]
+
+
+# ------------------------------------------------------------------ schedule explorer (chapter 02)
+
+def schedule_panel_1d(objective, schedules: dict, controls: dict, *, rule=None, x0=-1.5, steps=100,
+                      caption=None) -> Panel:
+    r"""Pick a learning-rate schedule and its parameters; see :math:`\eta_t` (left), the
+    iterates of ``rule(lr=schedule)`` on a 1-D objective (middle) and
+    :math:`f(x_t) - f^\star` on a log axis (right), beside the same rule with the rate
+    held at ``lr`` (grey, dashed) when an ``lr`` control is given.
+
+    ``schedules``: ``{name: make(**values) -> schedule}``; a ``schedule`` dropdown is added and
+    every maker receives all the other controls by name (take ``**_`` for the unused ones).
+    An ``x0`` slider in ``controls`` moves the start; ``rule`` defaults to :func:`descent.gd`.
+    """
+    from .rules import gd
+
+    rule = rule or gd
+    controls = {"schedule": dropdown(schedules, description="schedule"), **dict(controls)}
+    t_axis = np.arange(steps)
+
+    def compute(**values):
+        start = values.get("x0", x0)
+        hyper = {k: v for k, v in values.items() if k not in ("schedule", "x0")}
+        sched = schedules[values["schedule"]](**hyper)
+        out = {"eta": np.asarray(sched(t_axis), dtype=float), "traj": run(rule(lr=sched), objective, [start], steps)}
+        out["const"] = run(rule(lr=float(values["lr"])), objective, [start], steps) if "lr" in values else None
+        return out
+
+    def setup(fig, axes):
+        ax0, ax, ax2 = axes
+        h = {"axes": axes}
+        (h["eta"],) = ax0.plot([], [], color="#1b9e77", lw=2, animated=True)
+        ax0.set_yscale("log")
+        ax0.set_xlim(-0.5, steps - 0.5)
+        ax0.set_ylim(1e-4, 10.0)
+        ax0.set_xlabel("step $t$")
+        ax0.set_ylabel(r"learning rate $\eta_t$")
+        plot.curve(ax, objective)
+        lo, hi = objective.window
+        fx = objective.f(np.linspace(lo, hi, 400)[:, None])
+        f_min = objective.f_min if objective.f_min is not None else float(np.nanmin(fx))
+        pad = 0.08 * (np.nanmax(fx) - np.nanmin(fx))
+        ax.set_ylim(np.nanmin(fx) - pad, np.nanmax(fx) + pad)
+        ax.set_title(f"$f(x)$ = {objective.name}")
+        (h["cpath"],) = ax.plot([], [], color="0.6", lw=1, ls="--", marker="o", ms=2.5, zorder=3, animated=True)
+        (h["path"],) = ax.plot([], [], color="#1b9e77", lw=1, marker="o", ms=4, alpha=0.85, zorder=4, animated=True)
+        (h["start"],) = ax.plot([], [], color="#1b9e77", marker="o", ms=8, mec="k", ls="none", zorder=5,
+                                animated=True)
+        (h["closs"],) = ax2.plot([], [], color="0.6", lw=1.2, ls="--", animated=True, label="constant $\\eta_0$")
+        (h["loss"],) = ax2.plot([], [], color="#1b9e77", lw=1.8, animated=True, label="schedule")
+        top = 1e3 * max(float(np.nanmax(fx)) - f_min, 1e-12)
+        h["floor"] = top * 1e-19  # a gap at or below it (f* reached to rounding) is drawn on it
+        ax2.set_yscale("log")
+        ax2.set_ylim(h["floor"] / 3, top)
+        ax2.set_xlim(-0.5, steps + 0.5)
+        ax2.set_xlabel("step $t$")
+        ax2.set_ylabel(r"$f(x_t) - f^\star$")
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color="#1b9e77", lw=2)]
+        labels = ["schedule"]
+        if "lr" in controls:
+            handles.append(Line2D([], [], color="0.6", lw=1.2, ls="--"))
+            labels.append(r"constant $\eta_0$")
+        ax2.legend(handles, labels, loc="upper right")
+        h["title"] = ax2.text(0.02, 0.04, "", transform=ax2.transAxes, va="bottom", fontsize=9, animated=True,
+                              bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="0.7", alpha=0.85))
+        h["status"], h["status2"] = Status(ax), Status(ax2, loc=(0.02, 0.2))
+        h["f_min"] = f_min
+        return h
+
+    def render(h, result, **values):
+        ax0, ax, ax2 = h["axes"]
+        eta = result["eta"]
+        h["eta"].set_data(t_axis, np.where(eta > 0, eta, np.nan))
+        full = log_limits(ax0, [eta])
+        traj = result["traj"]
+        x, f = traj.xs[:, 0], traj.losses
+        h["path"].set_data(x, f)
+        h["start"].set_data(x[:1], f[:1])
+        gap = f - h["f_min"]
+        t = np.arange(len(gap))
+        h["loss"].set_data(t, np.maximum(gap, h["floor"]))
+        const = result["const"]
+        if const is not None:
+            h["cpath"].set_data(const.xs[:, 0], const.losses)
+            h["closs"].set_data(t, np.maximum(const.losses - h["f_min"], h["floor"]))
+        at = int(traj.diverged_at)
+        j = int(np.flatnonzero(np.isfinite(x))[-1])
+        h["status"].update(np.clip(x[j], *ax.get_xlim()), np.clip(f[j], *ax.get_ylim()), at)
+        h["status2"].update(t[j], max(gap[j], h["floor"]), at)
+        h["title"].set_text(f"schedule: $x_{{{j}}}$ = {x[j]:.3g}" + ("" if at < 0 else " (last finite)"))
+        return full
+
+    return Panel(controls, compute, setup, render, ncols=3, size=(3.7, 3.1), caption=caption)
+
+
+__all__ += ["schedule_panel_1d"]
