@@ -1,0 +1,183 @@
+"""Re-execute the book's notebooks in place, so that re-running changes no byte.
+
+    python scripts/execute.py                      # every chapters/NN_*.ipynb
+    python scripts/execute.py chapters/03_averages.ipynb
+    python scripts/execute.py --check              # execute, write nothing, exit 1 if a file would change
+
+Each notebook runs top to bottom in a fresh ``python3`` kernel (the one of the Python
+running this script) with its own folder as working directory, ``PYTHONHASHSEED=0``
+and matplotlib's inline backend, exactly as nbval and JupyterLab run it.  Widget
+state is stored in the notebook (``store_widget_state``), so the built HTML shows
+every panel as it was last drawn.  Then everything that would differ between two runs
+is normalised:
+
+* widget model ids (random uuid4 hex) become ids derived from the notebook's name and
+  the order in which the models first appear (outputs first, then the models they
+  reference, then the rest of the saved state);
+* memory addresses (``<... at 0x7f3a...>``) become ``0x0``; kernel temp paths
+  (``/tmp/ipykernel_123/456.py``) become ``<ipykernel>``;
+* execution counts run 1, 2, 3 … and no execution timestamps are stored;
+* cells without an id get ``cell-N``.
+
+A cell that raises stops the run and leaves the file untouched (exit status 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+HEX32 = re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{32}(?![0-9a-fA-F])")
+ADDRESS = re.compile(r"(?<=\bat )0x[0-9a-fA-F]{6,16}\b")
+KERNEL_TMP = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+
+
+def default_notebooks() -> list[Path]:
+    return sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def kernel_env() -> None:
+    """The environment the kernel inherits: fixed hash seed, inline matplotlib, this venv."""
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.environ.pop("MPLBACKEND", None)  # let ipykernel choose its inline backend, as in JupyterLab
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no debugger warning on stderr
+
+
+# ------------------------------------------------------------------ normalisation
+
+def _refs(value):
+    """Model ids referenced (``IPY_MODEL_<id>``) anywhere inside a widget's state."""
+    text = json.dumps(value, sort_keys=True)
+    return re.findall(r"IPY_MODEL_([0-9a-f]{32})", text)
+
+
+def _view_ids(outputs):
+    for out in outputs:
+        view = out.get("data", {}).get(WIDGET_VIEW)
+        if view and "model_id" in view:
+            yield view["model_id"]
+
+
+def widget_id_map(nb, stem: str) -> dict[str, str]:
+    """Old model id -> new deterministic id, in order of first appearance."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(mid):
+        if mid in seen:
+            return
+        seen.add(mid)
+        order.append(mid)
+        for ref in _refs(state.get(mid, {})):
+            visit(ref)
+
+    for cell in nb.cells:
+        for mid in _view_ids(cell.get("outputs", [])):
+            visit(mid)
+    for mid in state:  # models no output shows (e.g. closed figures' canvases), in saved order
+        visit(mid)
+    return {old: hashlib.md5(f"descent:{stem}:{i}".encode()).hexdigest() for i, old in enumerate(order)}
+
+
+def normalise(nb, stem: str):
+    """Return a copy of ``nb`` with every run-to-run difference removed (see module doc)."""
+    nb = copy.deepcopy(nb)
+    mapping = widget_id_map(nb, stem)
+    count = 0
+    for i, cell in enumerate(nb.cells):
+        if not cell.get("id"):
+            cell["id"] = f"cell-{i}"
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out["execution_count"] = count
+    text = nbformat.writes(nb)
+    if mapping:
+        text = HEX32.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+    text = ADDRESS.sub("0x0", text)
+    text = KERNEL_TMP.sub("<ipykernel>", text)
+    nb = nbformat.reads(text, as_version=4)
+    widgets = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    if widgets and "state" in widgets:  # saved state ordered by the new ids' order of appearance
+        rank = {new: i for i, new in enumerate(mapping.values())}
+        widgets["state"] = dict(sorted(widgets["state"].items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return nb
+
+
+# ------------------------------------------------------------------ execution
+
+def execute(path: Path, timeout: int) -> tuple[str, float]:
+    """Execute ``path`` and return (normalised notebook text, seconds)."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=timeout,
+        allow_errors=False,
+        record_timing=False,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    t0 = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - t0
+    text = nbformat.writes(normalise(nb, path.stem))
+    return (text if text.endswith("\n") else text + "\n"), seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    args = parser.parse_args(argv)
+    kernel_env()
+    paths = [p.resolve() for p in args.notebooks] or default_notebooks()
+    if not paths:
+        print("no notebooks found", file=sys.stderr)
+        return 1
+    status, total = 0, 0.0
+    for path in paths:
+        label = os.path.relpath(path, Path.cwd())
+        try:
+            text, seconds = execute(path, args.timeout)
+        except Exception as exc:  # a failing cell: report it, leave the file as it was
+            print(f"FAILED {label}: {type(exc).__name__}: {str(exc).strip()[-2000:]}", file=sys.stderr)
+            status = 1
+            continue
+        total += seconds
+        old = path.read_text(encoding="utf-8")
+        changed = text != old
+        if args.check:
+            verdict = "would change" if changed else "unchanged"
+            status |= int(changed)
+        else:
+            verdict = "updated" if changed else "unchanged"
+            if changed:
+                path.write_text(text, encoding="utf-8")
+        print(f"{seconds:7.2f} s  {label}  ({verdict})", flush=True)
+    print(f"{total:7.2f} s  total, {len(paths)} notebook(s)")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
