@@ -58,11 +58,16 @@ def _within(x, loss, bound):
 def _batch_shape(opt, objective, x0):
     """Broadcast shape of one update: x0's batch with any array hyperparameters."""
     try:
+        shape = x0.shape
         probe_x = x0.copy()
         state = opt.init(probe_x)
         with np.errstate(all="ignore"):
-            step, _ = opt.update(objective.grad(probe_x), state, probe_x)
-        return np.broadcast_shapes(x0.shape, np.shape(step))
+            # two updates: some hyperparameters enter only from the second one (SGD's momentum)
+            for _ in range(2):
+                step, state = opt.update(objective.grad(probe_x), state, probe_x)
+                shape = np.broadcast_shapes(shape, np.shape(step))
+                probe_x = probe_x + step
+        return shape
     except ValueError as exc:
         if "broadcast" not in str(exc) and "shape" not in str(exc):
             raise
@@ -82,7 +87,8 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
         grad_noise: standard deviation of Gaussian noise added to every gradient.
         batch_size: use ``objective.sample_grad(x, rng, batch_size)`` (minibatch SGD).
         seed: seed of the generator behind both kinds of noise.
-        bound: a run whose loss or any coordinate exceeds this in magnitude diverged.
+        bound: a run whose loss or any coordinate exceeds this in magnitude diverged
+            (``inf``: only a non-finite value counts).
     """
     if not (hasattr(opt, "init") and hasattr(opt, "update")):
         raise ValueError(f"Invalid opt: {opt!r} (expected an Optimizer(init, update))")
@@ -103,7 +109,8 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
     grad_noise = chk.nonnegative(grad_noise, "Invalid grad_noise value: {}")
     if batch_size is not None and not callable(getattr(objective, "sample_grad", None)):
         raise ValueError(f"Invalid batch_size: {batch_size!r} ({objective} has no sample_grad for minibatches)")
-    chk.in_range(bound, 0.0, np.inf, "Invalid bound value: {}", lo_open=True)
+    chk.in_range(bound, 0.0, np.inf, "Invalid bound value: {}", lo_open=True, hi_open=False)
+    bound = np.minimum(np.asarray(bound, dtype=float), np.finfo(float).max)  # inf: only inf and NaN diverge
     rng = np.random.default_rng(seed)
 
     with np.errstate(all="ignore"):

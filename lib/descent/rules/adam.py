@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import _checks as chk
-from .base import Optimizer, maximum, zeros_like
+from .base import Optimizer, maximum, namespace, zeros_like
 
 
 class AdamState(NamedTuple):
@@ -203,11 +205,19 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
         v = beta2 * state.v + (1 - beta2) * (g * g)
         m_hat = m / (1 - beta1 ** t)
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
-        if rho_t > 5.0:
-            r = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            step = -(m_hat * lr_t * ((1 - beta2 ** t) ** 0.5 / (v ** 0.5 + eps)) * r)
-        else:
-            step = -(m_hat * lr_t)
+        if np.ndim(rho_t) == 0:
+            if rho_t > 5.0:
+                r = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+                step = -(m_hat * lr_t * ((1 - beta2 ** t) ** 0.5 / (v ** 0.5 + eps)) * r)
+            else:
+                step = -(m_hat * lr_t)
+        else:  # an array of beta2: each run of the batch switches on its own
+            xp = namespace(rho_t)
+            rect = rho_t > 5.0
+            r2 = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            r = xp.where(rect, r2, r2 * 0.0 + 1.0) ** 0.5  # no root of a negative where unused
+            adaptive = -(m_hat * lr_t * ((1 - beta2 ** t) ** 0.5 / (v ** 0.5 + eps)) * r)
+            step = xp.where(rect, adaptive, -(m_hat * lr_t))
         return shrink + step, RAdamState(t, m, v)
 
     return Optimizer(init, update, name="radam", hyperparams=dict(

@@ -66,7 +66,9 @@ def newton(hessian, lr=1.0, damping=0.0) -> Optimizer:
     def update(grad, state, x):
         H = hessian(x)
         if not chk.is_zero(damping):
-            H = H + damping * _eye(H.shape[-1], H)
+            # an array of dampings has the shape of a batch of runs, (..., 1) against x (..., d)
+            delta = damping if np.ndim(damping) == 0 else damping[..., None]
+            H = H + delta * _eye(H.shape[-1], H)
         return -chk.lr_at(lr, state.t) * _solve(H, grad), NewtonState(state.t + 1)
 
     return Optimizer(init, update, name="newton", hyperparams=dict(lr=lr, damping=damping))

@@ -1,0 +1,162 @@
+"""descent.run: batches of runs, divergence, noise, edge cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import descent
+import numpy as np
+import pytest
+from descent import functions as F
+from descent import schedules as S
+
+ROSEN = F.rosenbrock()
+COL = lambda *v: np.array(v, dtype=float)[:, None]  # a batch of hyperparameters, shape (n, 1)
+
+#: every rule with an array hyperparameter of shape (3, 1): a batch of three runs
+BATCHED = {
+    "sgd": (lambda h: descent.sgd(lr=1e-3, momentum=h), COL(0.0, 0.5, 0.9)),
+    "sgd_nesterov": (lambda h: descent.sgd(lr=1e-3, momentum=h, nesterov=True), COL(0.3, 0.5, 0.9)),
+    "sgd_dampening": (lambda h: descent.sgd(lr=1e-3, momentum=0.9, dampening=h), COL(0.0, 0.5, 0.9)),
+    "adagrad": (lambda h: descent.adagrad(lr=0.1, lr_decay=h), COL(0.0, 0.01, 0.1)),
+    "rmsprop": (lambda h: descent.rmsprop(lr=1e-3, alpha=h, momentum=0.5, centered=True), COL(0.9, 0.99, 0.999)),
+    "adadelta": (lambda h: descent.adadelta(rho=h, weight_decay=0.01), COL(0.5, 0.9, 0.95)),
+    "adam": (lambda h: descent.adam(lr=0.01, betas=(h, 0.999), amsgrad=True), COL(0.0, 0.5, 0.9)),
+    "adamw": (lambda h: descent.adamw(lr=0.01, weight_decay=h), COL(0.0, 0.1, 1.0)),
+    "nadam": (lambda h: descent.nadam(lr=0.01, momentum_decay=h), COL(0.0, 4e-3, 1e-2)),
+    "radam": (lambda h: descent.radam(lr=0.01, betas=(0.9, h)), COL(0.5, 0.9, 0.999)),
+    "gd": (lambda h: descent.gd(lr=h), COL(1e-4, 1e-3, 2e-3)),
+    "momentum": (lambda h: descent.momentum(lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
+    "ema_momentum": (lambda h: descent.ema_momentum(lr=1e-3, rho=h), COL(0.0, 0.5, 0.9)),
+    "heavy_ball": (lambda h: descent.heavy_ball(lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
+    "nesterov": (lambda h: descent.nesterov(ROSEN.grad, lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
+    "sgd_history": (lambda h: descent.sgd_history(lr=1e-4, tau=h), COL(0.0, 1e-4, 5e-4)),
+    "adagrad_lecture": (lambda h: descent.adagrad_lecture(lr=0.1, s0=h), COL(0.0, 0.1, 10.0)),
+    "rmsprop_lecture": (lambda h: descent.rmsprop_lecture(lr=1e-2, rho=h), COL(0.5, 0.9, 0.99)),
+    "adam_lecture": (lambda h: descent.adam_lecture(lr=1e-2, betas=(0.9, h), bias_correction="none"), COL(0.9, 0.99, 0.999)),
+    "newton": (lambda h: descent.newton(ROSEN.hessian, lr=0.5, damping=h), COL(0.0, 1.0, 10.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCHED))
+def test_batch_of_hyperparameters_equals_loop(name):
+    make, values = BATCHED[name]
+    x0 = [-1.2, 1.0]
+    batch = descent.run(make(values), ROSEN, x0, 30)
+    assert batch.xs.shape == (31, 3, 2) and batch.losses.shape == (31, 3)
+    for i, v in enumerate(values[:, 0]):
+        one = descent.run(make(v), ROSEN, x0, 30)
+        np.testing.assert_allclose(batch.xs[:, i], one.xs, rtol=1e-13, atol=1e-15, err_msg=f"{name} {v}")
+    assert not np.allclose(batch.xs[-1, 0], batch.xs[-1, 2])  # the hyperparameter mattered
+
+
+def test_leading_axes_of_x0_and_hyperparameters_broadcast():
+    x0 = np.array([[-1.5, 2.0], [0.0, 0.0], [1.5, 1.5]])  # 3 starts
+    lrs = np.array([1e-3, 1e-2])[:, None, None]  # 2 rates: batch (2, 3)
+    tr = descent.run(descent.adam(lr=lrs), ROSEN, x0, 20)
+    assert tr.xs.shape == (21, 2, 3, 2) and tr.losses.shape == (21, 2, 3)
+    assert tr.diverged.shape == (2, 3) and tr.last.shape == (2, 3, 2)
+    for i in range(2):
+        for j in range(3):
+            one = descent.run(descent.adam(lr=float(lrs[i, 0, 0])), ROSEN, x0[j], 20)
+            np.testing.assert_allclose(tr.xs[:, i, j], one.xs, rtol=1e-13)
+    # a batch of starts with scalar hyperparameters
+    tr = descent.run(descent.sgd(lr=1e-3), ROSEN, x0, 5)
+    assert tr.xs.shape == (6, 3, 2)
+
+
+def test_schedule_and_array_lr_together():
+    lr = S.cosine_annealing_lr(1.0, 20)
+    scale = COL(1e-3, 2e-3)
+    tr = descent.run(descent.sgd(lr=lambda t: scale * lr(t), momentum=0.9), ROSEN, [-1.2, 1.0], 20)
+    for i, s in enumerate(scale[:, 0]):
+        one = descent.run(descent.sgd(lr=lambda t, s=s: s * lr(t), momentum=0.9), ROSEN, [-1.2, 1.0], 20)
+        np.testing.assert_allclose(tr.xs[:, i], one.xs, rtol=1e-13)
+
+
+def test_divergence_is_frozen_and_flagged_while_others_continue():
+    lrs = COL(0.1, 2.0, 0.4)  # 1 - 2 lr = 0.8, -3, 0.2: the middle run diverges
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = descent.run(descent.gd(lr=lrs), F.parabola(), [1.0], 40)
+    # x_k = (-3)^k; the loss x^2 first exceeds the bound 1e8 at k = 9 (3^9 = 19683)
+    k = next(k for k in range(40) if 9.0 ** k > 1e8)
+    assert k == 9
+    assert tr.diverged.tolist() == [False, True, False]
+    assert tr.diverged_at.tolist() == [-1, k, -1]
+    assert np.all(np.isnan(tr.xs[k:, 1])) and np.all(np.isfinite(tr.xs[:k, 1]))
+    assert np.all(np.isnan(tr.losses[k:, 1]))
+    assert tr.last[1, 0] == pytest.approx((-3.0) ** (k - 1))  # the last finite iterate
+    assert tr.final_loss[1] == pytest.approx(9.0 ** (k - 1))
+    # the others went on to the end
+    np.testing.assert_allclose(tr.xs[:, 0, 0], 0.8 ** np.arange(41), rtol=1e-12)
+    np.testing.assert_allclose(tr.xs[:, 2, 0], 0.2 ** np.arange(41), rtol=1e-12)
+
+
+def test_overflow_to_inf_and_nan_is_caught_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = descent.run(descent.sgd(lr=COL(1e-4, 10.0, 1e300)), ROSEN, [2.0, -2.0], 50, bound=np.inf)
+    assert tr.diverged.tolist() == [False, True, True]
+    assert np.all(tr.diverged_at[1:] >= 1)
+    assert np.all(np.isfinite(tr.last))
+    assert np.all(np.isfinite(tr.final_loss))
+
+
+def test_bound_is_respected():
+    tr = descent.run(descent.gd(lr=0.6), F.parabola(), [1.0], 10, bound=1.1)  # factor -0.2
+    assert not tr.diverged
+    tr = descent.run(descent.gd(lr=1.5), F.parabola(), [1.0], 10, bound=1.1)  # factor -2: |x| = 2 at step 1
+    assert tr.diverged and tr.diverged_at == 1
+
+
+def test_seeded_noise_reproducible():
+    opt = descent.sgd(lr=1e-3, momentum=0.9)
+    a = descent.run(opt, ROSEN, [-1.2, 1.0], 30, grad_noise=0.5, seed=4)
+    b = descent.run(opt, ROSEN, [-1.2, 1.0], 30, grad_noise=0.5, seed=4)
+    c = descent.run(opt, ROSEN, [-1.2, 1.0], 30, grad_noise=0.5, seed=5)
+    clean = descent.run(opt, ROSEN, [-1.2, 1.0], 30)
+    assert np.array_equal(a.xs, b.xs)
+    assert not np.array_equal(a.xs, c.xs) and not np.array_equal(a.xs, clean.xs)
+    # each run of a batch gets its own noise
+    batch = descent.run(opt, ROSEN, [[-1.2, 1.0]] * 2, 30, grad_noise=0.5, seed=4)
+    assert not np.array_equal(batch.xs[:, 0], batch.xs[:, 1])
+
+
+def test_seeded_minibatches_reproducible():
+    obj = F.synthetic_regression(n=256, d=2, seed=1)
+    opt = descent.sgd(lr=0.05)
+    a = descent.run(opt, obj, [0.0, 0.0], 100, batch_size=16, seed=9)
+    b = descent.run(opt, obj, [0.0, 0.0], 100, batch_size=16, seed=9)
+    c = descent.run(opt, obj, [0.0, 0.0], 100, batch_size=16, seed=10)
+    assert np.array_equal(a.xs, b.xs) and not np.array_equal(a.xs, c.xs)
+    assert a.losses[-1] < 1.5 * obj.f_min + 0.05  # SGD reaches the noise floor near the minimum
+    full = descent.run(opt, obj, [0.0, 0.0], 100, batch_size=obj.n, seed=9)
+    np.testing.assert_allclose(full.xs, descent.run(opt, obj, [0.0, 0.0], 100).xs, rtol=1e-12)
+
+
+def test_zero_steps():
+    tr = descent.run(descent.adam(lr=COL(0.1, 0.2)), ROSEN, [-1.2, 1.0], 0)
+    assert tr.xs.shape == (1, 2, 2) and tr.losses.shape == (1, 2)
+    np.testing.assert_array_equal(tr.xs[0], [[-1.2, 1.0]] * 2)
+    assert tr.losses[0] == pytest.approx(ROSEN.f(np.array([-1.2, 1.0])))
+    assert not tr.diverged.any() and np.all(tr.diverged_at == -1)
+    assert tr.state.t == 0
+    np.testing.assert_array_equal(tr.last, tr.xs[0])
+
+
+def test_scalar_x0_is_one_dimensional_and_x0_untouched():
+    tr = descent.run(descent.gd(lr=0.1), F.parabola(), 70.0, 3)
+    assert tr.xs.shape == (4, 1)
+    np.testing.assert_allclose(tr.xs[:, 0], [70, 56, 44.8, 35.84])
+    x0 = np.array([-1.2, 1.0])
+    descent.run(descent.adam(lr=0.1), ROSEN, x0, 5)
+    assert x0.tolist() == [-1.2, 1.0]
+
+
+def test_trajectory_losses_are_f_of_iterates_and_state_is_final():
+    tr = descent.run(descent.adam(lr=0.01), ROSEN, [-1.2, 1.0], 25)
+    np.testing.assert_allclose(tr.losses, ROSEN.f(tr.xs), rtol=1e-14)
+    assert tr.state.t == 25
+    np.testing.assert_array_equal(tr.last, tr.xs[-1])
+    assert tr.final_loss == tr.losses[-1]
