@@ -1,0 +1,743 @@
+r"""Any descent rule as a real :class:`torch.optim.Optimizer`.
+
+    >>> import descent, descent.torch
+    >>> opt = descent.torch.Optimizer(model.parameters(), descent.adam, lr=3e-4, weight_decay=0.1)
+
+``Optimizer(params, rule, **hyperparameters)`` takes a rule *factory* (``descent.adam``,
+``descent.sgd`` … or any rule whose state is a NamedTuple of ``t``, arrays and numbers)
+and the factory's keyword arguments.  Everything torch users expect works: param groups
+with their own hyperparameters (``defaults`` are the factory's defaults overridden by the
+keyword arguments), torch's LR schedulers (they write ``group["lr"]``; OneCycleLR also
+cycles ``group["momentum"]`` or ``group["betas"][0]``), ``state_dict`` /
+``load_state_dict`` with per-parameter state under torch's names (``step``,
+``exp_avg``, ``exp_avg_sq``, ``momentum_buffer`` …), ``zero_grad``, ``step(closure)``,
+parameters whose grad is ``None`` skipped, CPU and CUDA, float32/float64/bfloat16.
+
+The math lives in the rule only: the adapter calls ``rule.update`` and adds the step.
+
+How it is fast (see ``bench/torch_step.py``)
+--------------------------------------------
+* **Flat storage.**  On the first step the parameters of each (group, device, dtype) are
+  moved into one flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set
+  to an alias of a flat gradient buffer, so autograd accumulates straight into it.  One
+  call of the rule then updates every parameter of the bucket with a handful of large
+  tensor ops instead of ~10 small ops per parameter: 5-25x faster than torch's loop on
+  small models, and no gradient is ever copied.
+* **Grad ``None`` without ``None``.**  Because the flat gradient must stay in place,
+  :meth:`Optimizer.zero_grad` zeroes the buffer instead of setting ``p.grad = None``,
+  and remembers that the gradients are "None" until autograd writes into them (each
+  alias has its own version counter, which autograd's in-place accumulation bumps).
+  A parameter that got no gradient since ``zero_grad`` is skipped exactly as torch
+  skips a ``None`` grad (no state change, no weight decay).  A grad that the user set
+  to ``None`` or replaced by another tensor is honoured too.  The one visible
+  difference: between ``zero_grad()`` and ``backward()``, ``p.grad`` reads as zeros
+  instead of ``None``.
+* **Fused large buckets.**  An out-of-place rule on millions of elements costs one
+  memory pass per operator.  For large buckets the rule is *traced* with symbolic
+  arrays (scalars such as ``lr / (1 - beta1**t)`` are computed in Python, as in eager
+  mode), the array expression is turned into one function that updates ``x`` and the
+  state in place, and that function goes through ``torch.compile``: one fused loop, the
+  scalars passed as arguments so changing ``lr``/``betas``/``momentum`` never recompiles.
+  If compiling is not possible the adapter falls back to eager evaluation in
+  cache-sized chunks.  ``fuse=False`` switches fusion off, ``fuse=True`` forces it.
+
+Parameters that cannot share a flat buffer (non-contiguous, sparse-grad …) are updated one
+by one with the same rule.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import warnings
+from collections import Counter
+
+import torch
+
+__all__ = ["Optimizer"]
+
+_ADAM_KEYS = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
+
+#: Buckets at least this large are fused with torch.compile under ``fuse="auto"`` on CPU;
+#: below it one eager rule call is already far faster than torch's per-tensor loop.
+FUSE_MIN_NUMEL_CPU = 1 << 19
+#: Eager evaluation of a large bucket runs in chunks of this many elements so the rule's
+#: temporaries stay in cache.
+CHUNK = 1 << 17
+
+_fuse_broken: str | None = None  # reason torch.compile failed here, once
+
+
+def _state_keys(fields):
+    """Rule state field -> torch state key."""
+    adam_like = "m" in fields and "v" in fields
+    out = {}
+    for f in fields:
+        if f == "t":
+            out[f] = "step"
+        elif adam_like and f in _ADAM_KEYS:
+            out[f] = _ADAM_KEYS[f]
+        else:
+            out[f] = f
+    return out
+
+
+def _scalar_dtype():
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+# ------------------------------------------------------------------ symbolic tracing
+
+
+class _Untraceable(Exception):
+    pass
+
+
+class _Sym:
+    """A symbolic array: records the rule's array expression; numbers stay numbers."""
+
+    __slots__ = ("tr", "name")
+    __array_priority__ = 1000
+
+    def __init__(self, tr, name):
+        self.tr, self.name = tr, name
+
+    def __bool__(self):
+        raise _Untraceable("the rule branches on array values")
+
+    def __array_namespace__(self, api_version=None):
+        return self.tr.ns
+
+    def _bin(self, op, other, swap=False):
+        a, b = (other, self) if swap else (self, other)
+        return self.tr.binary(op, a, b)
+
+    def __add__(self, o):
+        return self._bin("+", o)
+
+    def __radd__(self, o):
+        return self._bin("+", o, True)
+
+    def __sub__(self, o):
+        return self._bin("-", o)
+
+    def __rsub__(self, o):
+        return self._bin("-", o, True)
+
+    def __mul__(self, o):
+        return self._bin("*", o)
+
+    def __rmul__(self, o):
+        return self._bin("*", o, True)
+
+    def __truediv__(self, o):
+        return self._bin("/", o)
+
+    def __rtruediv__(self, o):
+        return self._bin("/", o, True)
+
+    def __pow__(self, o):
+        if isinstance(o, numbers.Real) and not isinstance(o, bool):
+            return self.tr.emit(f"{self.name} ** {float(o)!r}")  # exponent baked: x**0.5 is sqrt
+        raise _Untraceable("array exponent")
+
+    def __rpow__(self, o):
+        return self.tr.emit(f"torch.pow({self.tr.scalar(o)}, {self.name})")
+
+    def __neg__(self):
+        return self.tr.emit(f"-{self.name}")
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.tr.emit(f"{self.name}.abs()")
+
+    def _cmp(self, op, o):
+        return self.tr.binary(op, self, o)
+
+    def __lt__(self, o):
+        return self._cmp("<", o)
+
+    def __le__(self, o):
+        return self._cmp("<=", o)
+
+    def __gt__(self, o):
+        return self._cmp(">", o)
+
+    def __ge__(self, o):
+        return self._cmp(">=", o)
+
+    __hash__ = object.__hash__
+
+
+class _SymNamespace:
+    """The few array functions rules take from their namespace (``maximum``, ``where`` …)."""
+
+    def __init__(self, tr):
+        self.tr = tr
+
+    def _fn(self, fn, *args):
+        if not all(isinstance(a, _Sym) for a in args):
+            raise _Untraceable(f"{fn} on numbers")
+        return self.tr.emit(f"torch.{fn}({', '.join(a.name for a in args)})")
+
+    def maximum(self, a, b):
+        return self._fn("maximum", a, b)
+
+    def minimum(self, a, b):
+        return self._fn("minimum", a, b)
+
+    def where(self, c, a, b):
+        return self._fn("where", c, a, b)
+
+    def sqrt(self, a):
+        return self._fn("sqrt", a)
+
+    def abs(self, a):
+        return self._fn("abs", a)
+
+    def sign(self, a):
+        return self._fn("sign", a)
+
+    def exp(self, a):
+        return self._fn("exp", a)
+
+    def log(self, a):
+        return self._fn("log", a)
+
+
+class _Tracer:
+    def __init__(self):
+        self.lines, self.scalars, self.ns = [], [], _SymNamespace(self)
+
+    def scalar(self, value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise _Untraceable(f"operand {type(value).__name__}")
+        self.scalars.append(float(value))
+        return f"s{len(self.scalars) - 1}"
+
+    def operand(self, v):
+        if isinstance(v, _Sym):
+            if v.tr is not self:
+                raise _Untraceable("foreign symbol")
+            return v.name
+        return self.scalar(v)
+
+    def binary(self, op, a, b):
+        return self.emit(f"{self.operand(a)} {op} {self.operand(b)}")
+
+    def emit(self, expr):
+        name = f"v{len(self.lines)}"
+        self.lines.append(f"{name} = {expr}")
+        return _Sym(self, name)
+
+
+def _trace(rule, state, array_fields):
+    """Run ``rule.update`` on symbols.  Returns ``(key, scalars, step, new_state)``."""
+    tr = _Tracer()
+    g, x = _Sym(tr, "g"), _Sym(tr, "x")
+    sym_state = state._replace(**{f: _Sym(tr, f"a_{f}") for f in array_fields})
+    step, new = rule.update(g, sym_state, x)
+    if not isinstance(step, _Sym):
+        raise _Untraceable("the step is not an array")
+    out = ["x.add_(" + step.name + ")"]
+    for f in array_fields:
+        v = getattr(new, f)
+        if not isinstance(v, _Sym):
+            raise _Untraceable(f"state field {f} is not an array")
+        if v.name != f"a_{f}":
+            out.append(f"a_{f}.copy_({v.name})")
+    for f in new._fields:
+        if f not in array_fields and isinstance(getattr(new, f), _Sym):
+            raise _Untraceable(f"state field {f} became an array")
+    args = ["g", "x"] + [f"a_{f}" for f in array_fields] + [f"s{i}" for i in range(len(tr.scalars))]
+    src = f"def fused({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in tr.lines + out)
+    return src, tr.scalars, new
+
+
+_compiled: dict[str, object] = {}
+_seen: Counter = Counter()
+
+
+def _fused_fn(src):
+    fn = _compiled.get(src)
+    if fn is None:
+        scope = {"torch": torch}
+        exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
+        fn = _compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True)
+    return fn
+
+
+# ------------------------------------------------------------------ buckets
+
+
+class _Bucket:
+    """The parameters of one group on one device with one dtype, and their state.
+
+    ``flat`` buckets own a flat parameter buffer (``p.data`` are views), a flat gradient
+    buffer (``p.grad`` are aliases with their own version counters) and flat state
+    buffers; a non-flat bucket holds one parameter that is updated in place.
+    """
+
+    def __init__(self, group, params, flat):
+        p0 = params[0]
+        self.group, self.params, self.flat = group, params, flat
+        self.device, self.dtype = p0.device, p0.dtype
+        self.numels = [p.numel() for p in params]
+        self.offsets = [0]
+        for n in self.numels[:-1]:
+            self.offsets.append(self.offsets[-1] + n)
+        self.numel = sum(self.numels)
+        self.fields = None  # state layout, known after the first init
+        self.arrays = {}  # field -> flat state tensor
+        self.scalars = {}  # field -> list of per-parameter numbers (t, mu_product ...)
+        self.shown = {}  # field -> CPU tensor of the numbers, what state_dict shows
+        self.started = [False] * len(params)
+        self.uniform = True
+        self.rule = None
+        self.fuse_off = False
+        if flat:
+            with torch.no_grad():
+                self._x = torch.empty(self.numel, dtype=self.dtype, device=self.device)
+                self.g = torch.zeros(self.numel, dtype=self.dtype, device=self.device)
+                storage = self.g.untyped_storage()
+                self.grads, self.present, self.ptrs = [], [], []
+                for p, o, n in zip(params, self.offsets, self.numels, strict=True):
+                    self._x[o:o + n].copy_(p.data.reshape(-1))
+                    p.data = self._x[o:o + n].view(p.shape)
+                    self.ptrs.append(p.data_ptr())
+                    alias = torch.empty(0, dtype=self.dtype, device=self.device).set_(
+                        storage, o, p.shape, _contiguous_strides(p.shape))
+                    had = p.grad is not None
+                    if had:
+                        alias.copy_(p.grad)
+                    p.grad = alias
+                    self.grads.append(alias)
+                    self.present.append(had)
+                self.versions = [a._version for a in self.grads]
+
+    @property
+    def x(self):
+        return self._x if self.flat else self.params[0].data
+
+    # -- gradients ---------------------------------------------------------------
+    def valid(self):
+        """False once someone moved a parameter out of the flat buffer (``model.to`` …)."""
+        if not self.flat:
+            return True
+        return all(p.data_ptr() == q for p, q in zip(self.params, self.ptrs, strict=True))
+
+    def has_grad(self):
+        """Which parameters have a gradient now (torch: ``p.grad is not None``)."""
+        if not self.flat:
+            g = self.params[0].grad
+            if g is not None and g.is_sparse:
+                raise RuntimeError("descent.torch.Optimizer does not support sparse gradients")
+            return [g is not None]
+        out = []
+        for i, p in enumerate(self.params):
+            g, alias = p.grad, self.grads[i]
+            if g is alias:
+                out.append(self.present[i] or alias._version != self.versions[i])
+            elif g is None:
+                self.present[i] = False
+                out.append(False)
+            else:  # replaced by the user or by a set_to_none zero_grad + backward: copy back
+                if g.is_sparse:
+                    raise RuntimeError("descent.torch.Optimizer does not support sparse gradients")
+                with torch.no_grad():
+                    alias.copy_(g)
+                p.grad = alias
+                out.append(True)
+        return out
+
+    def zero_grad(self, set_to_none):
+        with torch.no_grad():
+            self.g.zero_()
+        for i, p in enumerate(self.params):
+            if p.grad is not self.grads[i]:
+                if p.grad is None and not set_to_none:
+                    continue
+                p.grad = self.grads[i]
+                if not set_to_none:
+                    self.present[i] = True
+            if set_to_none:
+                self.present[i] = False
+        self.versions = [a._version for a in self.grads]
+
+    def grad_is_none(self):
+        """Per parameter: is the grad "None" (emulated) right now?"""
+        if not self.flat:
+            return [self.params[0].grad is None]
+        return [p.grad is None or (p.grad is a and not pr and a._version == v)
+                for p, a, pr, v in zip(self.params, self.grads, self.present, self.versions, strict=True)]
+
+    # -- views -------------------------------------------------------------------
+    def xs(self, i):
+        return self.x[self.offsets[i]:self.offsets[i] + self.numels[i]] if self.flat else self.x
+
+    def gs(self, i):
+        return self.g[self.offsets[i]:self.offsets[i] + self.numels[i]] if self.flat else self.params[0].grad
+
+    def arr(self, f, i):
+        a = self.arrays[f]
+        return a[self.offsets[i]:self.offsets[i] + self.numels[i]] if self.flat else a
+
+
+def _contiguous_strides(shape):
+    strides, acc = [], 1
+    for n in reversed(shape):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+# ------------------------------------------------------------------ the optimizer
+
+
+class Optimizer(torch.optim.Optimizer):
+    """A torch optimizer that runs a descent rule.
+
+    Args:
+        params: parameters or param groups, as for any torch optimizer.
+        rule: a rule factory, e.g. ``descent.adam``.
+        fuse: ``"auto"`` (fuse large CPU buckets and all CUDA buckets with
+            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only).
+        **hyperparameters: the factory's keyword arguments; they become ``defaults``.
+    """
+
+    def __init__(self, params, rule, *, fuse="auto", **hyperparameters):
+        if not callable(rule):
+            raise TypeError(f"rule must be a rule factory such as descent.adam, got {rule!r}")
+        if fuse not in ("auto", True, False):
+            raise ValueError(f"Invalid fuse: {fuse!r} (expected 'auto', True or False)")
+        sig = inspect.signature(rule)
+        names, defaults = [], {}
+        for name, prm in sig.parameters.items():
+            if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD):
+                continue
+            names.append(name)
+            if prm.default is not prm.empty:
+                defaults[name] = prm.default
+        unknown = set(hyperparameters) - set(names)
+        if unknown:
+            raise TypeError(f"{getattr(rule, '__name__', rule)}() got unexpected hyperparameters {sorted(unknown)}")
+        defaults.update(hyperparameters)
+        missing = [n for n in names if n not in defaults]
+        if missing:
+            raise TypeError(f"{rule.__name__}() needs {missing}")
+        if "lr" not in names:
+            raise TypeError(f"{rule.__name__}() has no lr; torch's schedulers need one")
+        self._factory, self._names, self._fuse = rule, names, fuse
+        self._buckets, self._rules, self._none = None, {}, set()
+        super().__init__(params, defaults)
+
+    # -- groups ------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        self._build(group, validate=True)
+        for p in group["params"]:
+            if p.is_complex():
+                raise TypeError("descent.torch.Optimizer does not support complex parameters")
+        self._drop_buckets()
+
+    def _hyper(self, group):
+        return {n: group[n] for n in self._names if n != "lr"}
+
+    def _build(self, group, validate=False):
+        """The rule for a group; rebuilt only when a hyperparameter other than lr changed."""
+        hyper = self._hyper(group)
+        cache = self._rules.get(id(group))
+        if not validate and cache is not None and cache[0] is group and cache[1] == hyper:
+            return cache[2]
+        lr = group["lr"]
+        if isinstance(lr, torch.Tensor):
+            if lr.numel() != 1:
+                raise ValueError("Tensor lr must be 1-element")
+            lr = lr.item()
+        if validate:
+            self._factory(lr=lr, **hyper)  # the rule's own checks and messages
+
+        def lr_now(t, group=group):
+            v = group["lr"]
+            return float(v) if isinstance(v, torch.Tensor) else v
+
+        rule = self._factory(lr=lr_now, **hyper)
+        self._rules[id(group)] = (group, hyper, rule)
+        return rule
+
+    def load_state_dict(self, state_dict):
+        self._drop_buckets(keep_state=False)
+        super().load_state_dict(state_dict)
+        self._rules = {}
+
+    def __getstate__(self):
+        self._drop_buckets()
+        d = dict(self.__dict__)
+        d["_rules"] = {}
+        return d
+
+    # -- layout ------------------------------------------------------------------
+    def _drop_buckets(self, keep_state=True):
+        """Forget the flat layout; state goes back to ``self.state`` as plain tensors."""
+        if not self._buckets:
+            self._buckets = None
+            return
+        self._none = set()
+        for b in self._buckets:
+            for p, is_none in zip(b.params, b.grad_is_none(), strict=True):
+                if is_none:
+                    self._none.add(id(p))
+            if keep_state:
+                for p in b.params:
+                    st = self.state.get(p)
+                    if st:
+                        self.state[p] = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in st.items()}
+        self._buckets = None
+
+    def _layout(self):
+        none = self._none
+        buckets = []
+        for group in self.param_groups:
+            by_key = {}
+            for p in group["params"]:
+                if id(p) in none and p.grad is not None:
+                    p.grad = None  # it was an emulated None
+                ok = (p.layout == torch.strided and p.is_contiguous() and not p.is_complex()
+                      and (p.grad is None or (p.grad.layout == torch.strided and not p.grad.is_sparse)))
+                if ok:
+                    by_key.setdefault((p.device, p.dtype), []).append(p)
+                else:
+                    buckets.append(_Bucket(group, [p], flat=False))
+            for params in by_key.values():
+                buckets.append(_Bucket(group, params, flat=True))
+        self._none = set()
+        self._buckets = buckets
+        for b in buckets:
+            if any(self.state.get(p) for p in b.params):
+                self._import(b, self._build(b.group))
+
+    def _import(self, b, rule):
+        """Fill a bucket's buffers from ``self.state`` (after load_state_dict or a relayout)."""
+        self._init_buffers(b, rule)
+        keys = _state_keys(b.fields)
+        with torch.no_grad():
+            for i, p in enumerate(b.params):
+                st = self.state.get(p)
+                if not st:
+                    continue
+                for f in b.fields:
+                    k = keys[f]
+                    if f in b.arrays:
+                        if k in st and st[k] is not None:
+                            b.arr(f, i).copy_(torch.as_tensor(st[k]).reshape(b.arr(f, i).shape))
+                    elif f in b.scalars:
+                        if k in st:
+                            v = st[k]
+                            v = v.item() if isinstance(v, torch.Tensor) else v
+                            b.scalars[f][i] = int(round(v)) if f == "t" else v
+                        elif f == "t":  # e.g. torch SGD keeps no step: one step done if it has a buffer
+                            b.scalars[f][i] = 1 if any(kk in st for kk in keys.values() if kk != "step") else 0
+                b.started[i] = True
+                self._show(b, i)
+        b.uniform = None
+
+    def _init_buffers(self, b, rule):
+        """Allocate a bucket's state from ``rule.init`` (all parameters, not yet started)."""
+        init = rule.init(b.x)
+        b.state_type, b.fields = type(init), init._fields
+        b.arrays = {f: getattr(init, f) for f in b.fields if isinstance(getattr(init, f), torch.Tensor)}
+        b.nones = [f for f in b.fields if getattr(init, f) is None]
+        b.scalars = {f: [getattr(init, f)] * len(b.params) for f in b.fields
+                     if f not in b.arrays and f not in b.nones}
+        for f, v in b.scalars.items():
+            if not isinstance(v[0], numbers.Real):
+                raise TypeError(f"descent.torch: state field {f!r} of {rule!r} is neither an array, a number nor None")
+        b.shown = {f: torch.tensor([float(v) for v in vals], dtype=torch.float32 if f == "t" and _scalar_dtype() == torch.float32
+                                   else torch.float64) for f, vals in b.scalars.items()}
+        b.rule = rule
+
+    def _show(self, b, i):
+        """(Re)build ``self.state[p]``: views into the bucket's buffers, under torch's names."""
+        keys = _state_keys(b.fields)
+        st = {}
+        for f in b.fields:
+            if f in b.scalars:
+                st[keys[f]] = b.shown[f][i]
+            elif f in b.arrays:
+                a = b.arr(f, i)
+                st[keys[f]] = a.view(b.params[i].shape) if b.flat else a
+        self.state[b.params[i]] = st
+
+    def _reconcile(self, b, rule):
+        """The rule was rebuilt (a hyperparameter changed): give it the state it expects."""
+        b.rule = rule
+        init = rule.init(b.x[:1] if b.flat else b.x)
+        if init._fields != b.fields:
+            raise TypeError("descent.torch: the rule's state changed shape with its hyperparameters")
+        changed = False
+        for f in b.fields:
+            v = getattr(init, f)
+            if v is None and f in b.arrays:
+                del b.arrays[f]
+                b.nones.append(f)
+                changed = True
+            elif isinstance(v, torch.Tensor) and f not in b.arrays:  # e.g. SGD momentum 0 -> 0.95
+                b.arrays[f] = rule.init(b.x).__getattribute__(f)
+                b.nones.remove(f)
+                changed = True
+        if changed:
+            for i in range(len(b.params)):
+                if b.started[i]:
+                    self._show(b, i)
+
+    # -- zero_grad / step -------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True):
+        """Zero the gradients.  Flat buckets zero their buffer in place and treat the grads
+        as ``None`` (``set_to_none=True``) until backward writes into them."""
+        if self._buckets is None:
+            return super().zero_grad(set_to_none)
+        for b in self._buckets:
+            if b.flat:
+                b.zero_grad(set_to_none)
+            else:
+                p = b.params[0]
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        if p.grad.grad_fn is not None:
+                            p.grad.detach_()
+                        else:
+                            p.grad.requires_grad_(False)
+                        p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if self._buckets is None:
+            self._layout()
+        elif not all(b.valid() for b in self._buckets):
+            self._drop_buckets()
+            self._layout()
+        for b in self._buckets:
+            rule = self._build(b.group)
+            has = b.has_grad()
+            if not any(has):
+                continue
+            if b.fields is None:
+                self._init_buffers(b, rule)
+            elif rule is not b.rule:
+                self._reconcile(b, rule)
+            if b.uniform is None:
+                b.uniform = all(b.started) and all(len(set(v)) == 1 for v in b.scalars.values())
+            if all(has) and (b.uniform or not any(b.started)):
+                self._step_all(b, rule)
+            else:
+                self._step_some(b, rule, has)
+        return loss
+
+    def _state(self, b, i=None):
+        """The rule's state NamedTuple for the whole bucket (i None) or parameter i."""
+        kw = {f: None for f in b.nones}
+        for f, vals in b.scalars.items():
+            kw[f] = vals[0 if i is None else i]
+        for f, a in b.arrays.items():
+            kw[f] = a if i is None else b.arr(f, i)
+        return b.state_type(**kw)
+
+    def _step_all(self, b, rule):
+        """Every parameter has a grad and the same step count: one rule call."""
+        state = self._state(b)
+        new = None
+        if self._use_fuse(b):
+            new = self._fused(b, rule, state)
+        if new is None:
+            n = b.numel
+            chunk = n if b.device.type != "cpu" or n <= 2 * CHUNK or not b.flat else CHUNK
+            for lo in range(0, n, chunk):
+                hi = min(n, lo + chunk)
+                if chunk == n:
+                    g, x, st = b.g if b.flat else b.gs(0), b.x, state
+                else:
+                    g, x = b.g[lo:hi], b.x[lo:hi]
+                    st = state._replace(**{f: a[lo:hi] for f, a in b.arrays.items()})
+                step, new = rule.update(g, st, x)
+                x.add_(step)
+                for f in b.arrays:
+                    v = getattr(new, f)
+                    if v is not getattr(st, f):
+                        getattr(st, f).copy_(v)
+        first = not b.started[0]
+        for f in b.scalars:
+            v = getattr(new, f)
+            b.scalars[f] = [v] * len(b.params)
+            b.shown[f].fill_(float(v))
+        if first:
+            b.started = [True] * len(b.params)
+            for i in range(len(b.params)):
+                self._show(b, i)
+        b.uniform = True
+
+    def _step_some(self, b, rule, has):
+        """Parameters one by one (some have no grad, or their step counts differ)."""
+        b.uniform = None
+        for i, h in enumerate(has):
+            if not h:
+                continue
+            x = b.xs(i)
+            if not b.started[i]:
+                init = rule.init(x)
+                for f in b.arrays:
+                    b.arr(f, i).copy_(getattr(init, f))
+                for f in b.scalars:
+                    b.scalars[f][i] = getattr(init, f)
+                b.started[i] = True
+                self._show(b, i)
+            st = self._state(b, i)
+            step, new = rule.update(b.gs(i), st, x)
+            x.add_(step)
+            for f in b.arrays:
+                v = getattr(new, f)
+                if v is not getattr(st, f):
+                    getattr(st, f).copy_(v)
+            for f in b.scalars:
+                v = getattr(new, f)
+                b.scalars[f][i] = v
+                b.shown[f][i] = float(v)
+
+    # -- fusion ------------------------------------------------------------------
+    def _use_fuse(self, b):
+        if self._fuse is False or _fuse_broken is not None or b.fuse_off or not b.flat:
+            return False
+        if self._fuse is True:
+            return True
+        return b.device.type != "cpu" or b.numel >= FUSE_MIN_NUMEL_CPU
+
+    def _fused(self, b, rule, state):
+        """One compiled loop for the bucket; None to run eagerly instead."""
+        global _fuse_broken
+        fields = list(b.arrays)
+        try:
+            src, scalars, new = _trace(rule, state, fields)
+        except _Untraceable:
+            b.fuse_off = True
+            return None
+        _seen[src] += 1
+        if _seen[src] < 2 and src not in _compiled:
+            return None  # compile a step structure only once it repeats (not SGD's first step)
+        try:
+            fn = _fused_fn(src)
+            fn(b.g, b.x, *(b.arrays[f] for f in fields), *scalars)
+        except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
+            if _fuse_broken is None:
+                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
+                              "running the rule eagerly", RuntimeWarning, stacklevel=3)
+            _fuse_broken = f"{type(e).__name__}: {e}"
+            return None
+        return new
