@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import descent
@@ -160,3 +162,13 @@ def test_trajectory_losses_are_f_of_iterates_and_state_is_final():
     assert tr.state.t == 25
     np.testing.assert_array_equal(tr.last, tr.xs[-1])
     assert tr.final_loss == tr.losses[-1]
+
+
+def test_library_runs_without_importing_torch():
+    """Only descent.torch may import torch: the NumPy path must not pay its import time."""
+    code = ("import sys, descent; from descent import functions as F, schedules as S; "
+            "descent.run(descent.adam(lr=S.step_lr(0.1, 5)), F.rosenbrock(), [0.0, 0.0], 10); "
+            "descent.run(descent.newton(F.rosenbrock().hessian), F.rosenbrock(), [0.0, 0.0], 2); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -15,13 +15,13 @@ import numpy as np
 
 
 def _as_array(value):
-    try:
+    # Only a torch tensor needs torch, and then torch is already imported: importing it
+    # for every check would cost seconds the first time (descent works without torch).
+    if type(value).__module__.startswith("torch"):
         import torch
 
         if isinstance(value, torch.Tensor):
             return value.detach().cpu().double().numpy()
-    except ImportError:  # pragma: no cover - torch is a requirement
-        pass
     return np.asarray(value, dtype=float)
 
 

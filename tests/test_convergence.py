@@ -1,0 +1,78 @@
+"""Every rule of descent.rules converges: to the minimum of a well-conditioned quadratic,
+and close to the minimum of Rosenbrock's valley, with settings a reader would pick."""
+
+from __future__ import annotations
+
+import descent
+import descent.rules
+import numpy as np
+import pytest
+from descent import functions as F
+from descent import schedules as S
+
+QUAD = F.Quadratic([[2.5, 0.8], [0.8, 1.5]], b=[1.0, -0.5])  # eigenvalues 1.06 and 2.94
+ROSEN = F.rosenbrock()
+
+FACTORIES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS"})
+
+
+def quad_rules(steps):
+    cos = lambda lr: S.cosine_annealing_lr(lr, steps)
+    return {
+        "sgd": descent.sgd(lr=0.1, momentum=0.5), "adagrad": descent.adagrad(lr=0.5),
+        "rmsprop": descent.rmsprop(lr=cos(0.03)), "adadelta": descent.adadelta(lr=1.0, rho=0.99),
+        "adam": descent.adam(lr=cos(0.05)), "adamw": descent.adamw(lr=cos(0.05), weight_decay=0.0),
+        "nadam": descent.nadam(lr=cos(0.05)), "radam": descent.radam(lr=cos(0.05), betas=(0.9, 0.99)),
+        "gd": descent.gd(lr=0.1), "momentum": descent.momentum(lr=0.05, beta=0.8),
+        "ema_momentum": descent.ema_momentum(lr=0.25, rho=0.8), "heavy_ball": descent.heavy_ball(lr=0.05, beta=0.8),
+        "nesterov": descent.nesterov(QUAD.grad, lr=0.05, beta=0.8), "sgd_history": descent.sgd_history(lr=0.1, tau=0.02),
+        "adagrad_lecture": descent.adagrad_lecture(lr=0.5), "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(0.03)),
+        "adam_lecture": descent.adam_lecture(lr=cos(0.05)), "newton": descent.newton(QUAD.hessian),
+        "line_search": descent.line_search(QUAD, method="exact"),
+    }
+
+
+def rosen_rules(steps):
+    cos = lambda lr: S.cosine_annealing_lr(lr, steps)
+    return {
+        "sgd": descent.sgd(lr=2e-3, momentum=0.9), "adagrad": descent.adagrad(lr=1.0),
+        "rmsprop": descent.rmsprop(lr=cos(3e-3)), "adadelta": descent.adadelta(lr=cos(0.2)),
+        "adam": descent.adam(lr=0.03), "adamw": descent.adamw(lr=0.03, weight_decay=1e-4),
+        "nadam": descent.nadam(lr=0.01),
+        # RAdam's first steps are plain momentum steps: a small rate, and beta2 = 0.99 to adapt sooner
+        "radam": descent.radam(lr=3e-3, betas=(0.9, 0.99)),
+        "gd": descent.gd(lr=2e-3), "momentum": descent.momentum(lr=2e-3, beta=0.9),
+        "ema_momentum": descent.ema_momentum(lr=0.02, rho=0.9), "heavy_ball": descent.heavy_ball(lr=2e-3, beta=0.9),
+        "nesterov": descent.nesterov(ROSEN.grad, lr=1e-3, beta=0.9),
+        "sgd_history": descent.sgd_history(lr=2e-3, tau=5e-4), "adagrad_lecture": descent.adagrad_lecture(lr=1.0),
+        "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(3e-3)), "adam_lecture": descent.adam_lecture(lr=0.03),
+        "newton": descent.newton(ROSEN.hessian), "line_search": descent.line_search(ROSEN, method="armijo"),
+    }
+
+
+def test_every_rule_is_covered():
+    assert set(quad_rules(1)) == set(FACTORIES) == set(rosen_rules(1))
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_converges_on_well_conditioned_quadratic(name):
+    steps = 3000 if name == "adadelta" else 1000
+    opt = quad_rules(steps)[name]
+    starts = np.array([[3.0, -2.0], [-2.0, 2.5], [0.5, 0.5]])
+    tr = descent.run(opt, QUAD, starts, steps)
+    dist = np.linalg.norm(tr.last - QUAD.minimum, axis=-1)
+    assert not tr.diverged.any()
+    assert np.all(dist < 1e-6), f"{name}: distances {dist}"
+    assert np.all(tr.final_loss - QUAD.f_min < 1e-10)
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_reaches_rosenbrock_minimum(name):
+    steps = {"newton": 50, "line_search": 3000}.get(name, 5000)
+    opt = rosen_rules(steps)[name]
+    tr = descent.run(opt, ROSEN, [-1.2, 1.0], steps)
+    dist = float(np.linalg.norm(tr.last - ROSEN.minimum))
+    print(f"{name}: |x - (1, 1)| = {dist:.1e} after {steps} steps")
+    assert not tr.diverged
+    assert dist < 0.05, f"{name}: {dist}"
+    assert tr.final_loss < 1e-3 * tr.losses[0]
