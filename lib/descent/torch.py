@@ -174,6 +174,8 @@ class _Sym:
 class _SymNamespace:
     """The few array functions rules take from their namespace (``maximum``, ``where`` …)."""
 
+    __name__ = "descent.torch.symbolic"
+
     def __init__(self, tr):
         self.tr = tr
 
