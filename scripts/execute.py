@@ -157,7 +157,7 @@ def main(argv=None) -> int:
         return 1
     status, total = 0, 0.0
     for path in paths:
-        label = os.path.relpath(path, Path.cwd())
+        label = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
         try:
             text, seconds = execute(path, args.timeout)
         except Exception as exc:  # a failing cell: report it, leave the file as it was

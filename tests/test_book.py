@@ -224,6 +224,8 @@ def test_page_renders_offline(page_name, html_dir, browser):
             result = page.evaluate(FLIPBOOK, anim)
             if not result.get("ok"):
                 problems.append(f"flip-book {k} does not play: {result}")
+        print(f"{page_name}: {info['math']} math, {info['images']} images, {info['views']} widget views, "
+              f"{info['sliders']} sliders, {info['flipbooks']} flip-books")
         if report.blocked:
             problems.append(f"requests to the network (blocked): {sorted(set(report.blocked))}")
         if report.errors:
