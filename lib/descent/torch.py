@@ -65,6 +65,9 @@ FUSE_MIN_NUMEL_CPU = 1 << 19
 #: temporaries stay in cache.
 CHUNK = 1 << 17
 
+#: torch.compile backend of the fused path (tests use "eager" to skip the C++ compiler).
+BACKEND = "inductor"
+
 _fuse_broken: str | None = None  # reason torch.compile failed here, once
 
 
@@ -267,7 +270,7 @@ def _fused_fn(src):
     if fn is None:
         scope = {"torch": torch}
         exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
-        fn = _compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True)
+        fn = _compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True, backend=BACKEND)
     return fn
 
 
@@ -507,7 +510,7 @@ class Optimizer(torch.optim.Optimizer):
             for p in group["params"]:
                 if id(p) in none and p.grad is not None:
                     p.grad = None  # it was an emulated None
-                ok = (p.layout == torch.strided and p.is_contiguous() and not p.is_complex()
+                ok = (p.requires_grad and p.layout == torch.strided and p.is_contiguous() and not p.is_complex()
                       and (p.grad is None or (p.grad.layout == torch.strided and not p.grad.is_sparse)))
                 if ok:
                     by_key.setdefault((p.device, p.dtype), []).append(p)
@@ -739,7 +742,7 @@ class Optimizer(torch.optim.Optimizer):
         except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
             if _fuse_broken is None:
                 warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
-                              "running the rule eagerly", RuntimeWarning, stacklevel=3)
+                              "running the rule eagerly", UserWarning, stacklevel=3)
             _fuse_broken = f"{type(e).__name__}: {e}"
             return None
         return new

@@ -1,0 +1,166 @@
+"""Time one optimizer step: descent.torch.Optimizer against torch.optim, side by side.
+
+    python bench/torch_step.py                  # CPU (and CUDA when available)
+    python bench/torch_step.py --threads 1      # pin intra-op threads (shared machines)
+    python bench/torch_step.py --full           # also a whole training iteration
+
+Models: 30 linear layers (60 parameter tensors) of width 16 / 64 / 256, i.e. about 8 K,
+125 K and 2 M float32 parameters.  Each optimizer gets its own copy of the model and the
+gradients of one real backward pass; then steps are timed in interleaved rounds (adapter,
+torch, adapter, torch …) so both see the same machine load, and the median per step is
+reported.  Budget (docs/DESIGN.md): ratio adapter/torch <= 1.0 on CPU at all three sizes;
+on a GPU <= 1.2 against torch's fused Adam.
+
+Columns: ``torch`` is torch.optim's default (the for-loop on CPU, foreach on CUDA),
+``adapter`` is descent.torch.Optimizer (fuse="auto"), ``eager`` is the adapter with
+``fuse=False``; ratios are adapter time / other time, wall clock.  ``/torch cpu`` is the
+same ratio in CPU time of the calling thread: with ``--threads 1`` all the work runs on
+that thread, and CPU time does not count the time other processes took the core, so it
+is the steadier figure on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import descent
+import descent.torch as dt
+import torch
+
+WIDTHS = (16, 64, 256)
+LAYERS = 30
+BATCH = 32
+
+
+def make_model(width, device, seed=0):
+    torch.manual_seed(seed)
+    layers = []
+    for _ in range(LAYERS):
+        layers += [torch.nn.Linear(width, width), torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers).to(device)
+
+
+def loss_fn(model, x):
+    return model(x).square().mean()
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def contenders(rule_name, device):
+    """name -> factory(params) for one rule."""
+    if rule_name == "adam":
+        kw, torch_cls, rule = dict(lr=1e-3), torch.optim.Adam, descent.adam
+    else:
+        kw, torch_cls, rule = dict(lr=1e-3, momentum=0.9), torch.optim.SGD, descent.sgd
+    out = {
+        "adapter": lambda ps: dt.Optimizer(ps, rule, **kw),
+        "eager": lambda ps: dt.Optimizer(ps, rule, fuse=False, **kw),
+        "torch": lambda ps: torch_cls(ps, **kw),
+    }
+    if device.type == "cuda":
+        out["foreach"] = lambda ps: torch_cls(ps, foreach=True, **kw)
+        out["fused"] = lambda ps: torch_cls(ps, fused=True, **kw)
+    else:
+        out["foreach"] = lambda ps: torch_cls(ps, foreach=True, **kw)
+    return out
+
+
+def bench_one(width, rule_name, device, rounds, per_round, full):
+    x = torch.randn(BATCH, width, device=device)
+    runs = {}
+    for name, make in contenders(rule_name, device).items():
+        model = make_model(width, device)
+        opt = make(list(model.parameters()))
+        loss_fn(model, x).backward()
+        for _ in range(5):  # warm up (the adapter lays out its buffers and compiles here)
+            opt.step()
+        sync(device)
+
+        def iteration(model=model, opt=opt):
+            opt.zero_grad()
+            loss_fn(model, x).backward()
+            opt.step()
+
+        runs[name] = (opt.step, iteration)
+    if full:
+        for _, it in runs.values():
+            for _ in range(3):
+                it()
+    times = {name: [] for name in runs}
+    cpu_times = {name: [] for name in runs}
+    full_times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (step, it) in runs.items():
+            for _ in range(per_round):
+                sync(device)
+                t0, c0 = time.perf_counter(), time.thread_time()
+                step()
+                sync(device)
+                times[name].append(time.perf_counter() - t0)
+                cpu_times[name].append(time.thread_time() - c0)
+            if full:
+                for _ in range(max(1, per_round // 4)):
+                    sync(device)
+                    t0 = time.perf_counter()
+                    it()
+                    sync(device)
+                    full_times[name].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu_times.items()}
+    fmed = {k: statistics.median(v) for k, v in full_times.items()} if full else {}
+    n = sum(p.numel() for p in make_model(width, "meta").parameters())
+    return n, med, cmed, fmed
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--per-round", type=int, default=8)
+    ap.add_argument("--full", action="store_true", help="also time zero_grad + forward + backward + step")
+    ap.add_argument("--device", default="all", choices=["all", "cpu", "cuda"])
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] if args.device in ("all", "cpu") else []
+    if args.device in ("all", "cuda") and torch.cuda.is_available():
+        devices.append(torch.device("cuda"))
+    elif args.device == "cuda":
+        raise SystemExit("no CUDA device")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads, "
+          f"load average {os.getloadavg()[0]:.2f}, float32, {LAYERS * 2} parameter tensors")
+    for device in devices:
+        others = ["torch", "eager", "foreach"] + (["fused"] if device.type == "cuda" else [])
+        head = f"{'device':6} {'params':>9} {'rule':5} {'adapter ms':>10} " + " ".join(
+            f"{o + ' ms':>10}" for o in others) + " " + " ".join(f"{'/' + o:>9}" for o in others) + (
+            f" {'/torch cpu':>10}" if device.type == "cpu" else "")
+        print()
+        print(head)
+        print("-" * len(head))
+        full_rows = []
+        for width in WIDTHS:
+            for rule_name in ("adam", "sgdm"):
+                n, med, cmed, fmed = bench_one(width, rule_name, device, args.rounds, args.per_round, args.full)
+                row = f"{device.type:6} {n:>9,} {rule_name:5} {med['adapter'] * 1e3:>10.3f} " + " ".join(
+                    f"{med[o] * 1e3:>10.3f}" for o in others) + " " + " ".join(
+                    f"{med['adapter'] / med[o]:>9.2f}" for o in others) + (
+                    f" {cmed['adapter'] / cmed['torch']:>10.2f}" if device.type == "cpu" else "")
+                print(row, flush=True)
+                if fmed:
+                    full_rows.append((n, rule_name, fmed))
+        if full_rows:
+            print(f"\nwhole iteration (zero_grad + forward + backward + step), {device.type}, median ms")
+            for n, rule_name, fmed in full_rows:
+                print(f"{n:>9,} {rule_name:5} " + " ".join(f"{k} {v * 1e3:.3f}" for k, v in fmed.items())
+                      + f"   adapter/torch {fmed['adapter'] / fmed['torch']:.2f}")
+    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
