@@ -253,9 +253,22 @@ def flipbook(fig, draw_frame, frames, interval=250, name="flipbook", default_mod
     from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
 
+    canvas = fig.canvas
     with book_style():
+        if fig.get_layout_engine() is not None:  # lay out on the first frame, then freeze:
+            first = frames if isinstance(frames, int) else None  # savefig with a layout
+            draw_frame(0 if first is not None else list(frames)[0])  # engine renders twice
+            canvas.draw()
+            fig.set_layout_engine("none")
+            fig._layout_engine = None  # "none" leaves a placeholder that savefig still lays out
         anim = FuncAnimation(fig, draw_frame, frames=frames, interval=interval, blit=False)
-        html = anim.to_jshtml(default_mode=default_mode)
+        # Each frame is rendered once by savefig; the animation's own draw_idle after
+        # every frame would render it a second time for nothing.
+        canvas.draw_idle = lambda *args, **kwargs: None
+        try:
+            html = anim.to_jshtml(default_mode=default_mode)
+        finally:
+            del canvas.draw_idle
     plt.close(fig)
     uid = hashlib.md5(name.encode()).hexdigest()
     html = _UUID.sub(uid, html)
