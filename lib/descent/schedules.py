@@ -125,6 +125,9 @@ def _one_cycle_validate(total_steps, pct_start, anneal_strategy):
         raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
     if anneal_strategy not in ("cos", "linear"):
         raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+    if float(pct_start * total_steps) - 1 == 0.0:  # the first phase would end where it starts, at t = 0
+        raise ValueError(f"Invalid pct_start: {pct_start} (pct_start * total_steps = 1 leaves the first phase "
+                         f"no length; torch divides by zero at the first step)")
 
 
 def _anneal(strategy, start, end, pct):
@@ -145,6 +148,8 @@ def _one_cycle(values, ends, strategy, total_steps):
             start = 0.0
             for k, end in enumerate(ends):
                 if s <= end or k == len(ends) - 1:
+                    if end == start:  # torch raises ZeroDivisionError here
+                        raise ValueError(f"Invalid t: {int(s)} (phase {k + 1} of this one-cycle schedule has zero length)")
                     pct = (s - start) / (end - start)
                     flat_out[i] = _anneal(strategy, values[k], values[k + 1], pct)
                     break
