@@ -117,8 +117,10 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
         x = np.broadcast_to(x0, _batch_shape(opt, objective, x0)).copy()
         batch = x.shape[:-1]
         state = opt.init(x)
-        xs = np.full((steps + 1,) + x.shape, np.nan)
-        losses = np.full((steps + 1,) + batch, np.nan)
+        # every row is written below (NaN where a run has stopped): no need to fill first,
+        # which for a big batch is a whole extra pass over memory
+        xs = np.empty((steps + 1,) + x.shape)
+        losses = np.empty((steps + 1,) + batch)
         xs[0] = x
         losses[0] = objective.f(x)
         alive = np.ones(batch, dtype=bool)
