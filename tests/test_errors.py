@@ -19,8 +19,10 @@ BAD = {
     "RMSprop": [dict(lr=-1), dict(eps=-1), dict(momentum=-0.5), dict(weight_decay=-1), dict(alpha=-0.1)],
     "Adadelta": [dict(lr=-1), dict(rho=1.1), dict(rho=-0.1), dict(eps=-1), dict(weight_decay=-1)],
     "Adam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(-0.1, 0.999)),
-             dict(betas=(0.9, 1.0)), dict(betas=(0.9, 1.5)), dict(weight_decay=-1)],
-    "AdamW": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
+             dict(betas=(0.9, 1.0)), dict(betas=(0.9, 1.5)), dict(weight_decay=-1), dict(betas=(0, 0.999)),
+             dict(betas=(2, 0.999))],
+    "AdamW": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1),
+              dict(betas=(0.9, 0))],
     "NAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1),
               dict(momentum_decay=-0.2)],
     "RAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
@@ -41,6 +43,52 @@ def test_same_message_as_torch(f64, name, kwargs):
     with pytest.raises(ValueError) as info:
         descent.TORCH_TWINS[name](**kwargs)
     assert str(info.value) == expected
+
+
+#: every numeric argument bad at once: the first message must be torch's, so the checks run in torch's order
+ALL_BAD = {
+    "SGD": dict(lr=-1, momentum=-1, weight_decay=-1, nesterov=True),
+    "Adagrad": dict(lr=-1, lr_decay=-1, weight_decay=-1, initial_accumulator_value=-1, eps=-1),
+    "RMSprop": dict(lr=-1, alpha=-1, eps=-1, weight_decay=-1, momentum=-1),
+    "Adadelta": dict(lr=-1, rho=-1, eps=-1, weight_decay=-1),
+    "Adam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "AdamW": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "NAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1, momentum_decay=-1),
+    "RAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+}
+
+
+CULPRITS = {
+    "Invalid learning rate": "lr", "Invalid momentum value": "momentum", "Invalid weight_decay value": "weight_decay",
+    "Nesterov": "nesterov", "Invalid lr_decay value": "lr_decay", "Invalid epsilon value": "eps",
+    "Invalid initial_accumulator_value value": "initial_accumulator_value", "Invalid alpha value": "alpha",
+    "Invalid rho value": "rho", "Invalid beta parameter at index 0": "betas0", "Invalid beta parameter at index 1": "betas1",
+    "Invalid momentum_decay value": "momentum_decay",
+}
+
+
+@pytest.mark.parametrize("name", list(ALL_BAD))
+def test_checks_run_in_torchs_order(f64, name):
+    kwargs = dict(ALL_BAD[name])
+    seen = 0
+    while True:  # peel off the argument torch complains about first, until nothing is left
+        try:
+            expected = torch_message(f64, name, kwargs)
+        except pytest.fail.Exception:
+            break
+        with pytest.raises(ValueError) as info:
+            descent.TORCH_TWINS[name](**kwargs)
+        assert str(info.value) == expected, kwargs
+        seen += 1
+        culprit = next(arg for prefix, arg in CULPRITS.items() if expected.startswith(prefix))
+        if culprit == "betas0":
+            kwargs["betas"] = (0.9, kwargs["betas"][1])
+        elif culprit == "betas1":
+            kwargs["betas"] = (kwargs["betas"][0], 0.999)
+        else:
+            kwargs.pop(culprit)
+    descent.TORCH_TWINS[name](**kwargs)  # what torch accepts, we accept
+    assert seen == len(ALL_BAD[name]) + ("betas" in ALL_BAD[name])  # each bad argument was torch's first complaint once
 
 
 @pytest.mark.parametrize(("name", "kwargs", "message"), [

@@ -27,6 +27,9 @@ def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> O
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    if any(isinstance(b, int) and not isinstance(b, bool) for b in (beta1, beta2)):
+        # torch.optim.Adam/AdamW's own check (betas=(0, 0.999) fails there); arrays pass
+        raise ValueError("betas must be either both floats or both Tensors")
     decay = not chk.is_zero(weight_decay)
 
     def init(x):
