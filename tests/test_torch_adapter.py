@@ -136,6 +136,10 @@ def test_parity_groups_steplr_state_dict_roundtrip(f64, name, rule, kw, lr):
             s2.load_state_dict(s.state_dict())
             assert [g["lr"] for g in o2.param_groups] == [g["lr"] for g in o.param_groups]
     assert len(o.state) == len(o_ref.state) == 6
+    # the design's point: autograd accumulated into the flat gradient buffer, nothing copied
+    for bucket in o._buckets:
+        assert bucket.flat and all(p.grad is a for p, a in zip(bucket.params, bucket.grads, strict=True))
+        assert all(p.data_ptr() == q for p, q in zip(bucket.params, bucket.ptrs, strict=True))
 
 
 @pytest.mark.parametrize(("name", "rule", "kw"), [

@@ -722,7 +722,9 @@ class Optimizer(torch.optim.Optimizer):
             return False
         if self._fuse is True:
             return True
-        return b.device.type != "cpu" or b.numel >= FUSE_MIN_NUMEL_CPU
+        if b.device.type == "cuda":
+            return True
+        return b.device.type == "cpu" and b.numel >= FUSE_MIN_NUMEL_CPU
 
     def _fused(self, b, rule, state):
         """One compiled loop for the bucket; None to run eagerly instead."""
