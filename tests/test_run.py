@@ -172,3 +172,31 @@ def test_library_runs_without_importing_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+EXTREME = {
+    "sgd": lambda lr: descent.sgd(lr=lr, momentum=0.9, nesterov=True), "adagrad": lambda lr: descent.adagrad(lr=lr),
+    "rmsprop": lambda lr: descent.rmsprop(lr=lr, centered=True, momentum=0.9), "adadelta": lambda lr: descent.adadelta(lr=lr),
+    "adam": lambda lr: descent.adam(lr=lr, amsgrad=True), "adamw": lambda lr: descent.adamw(lr=lr),
+    "nadam": lambda lr: descent.nadam(lr=lr), "radam": lambda lr: descent.radam(lr=lr, betas=(0.9, 0.99)),
+    "momentum": lambda lr: descent.momentum(lr=lr), "ema_momentum": lambda lr: descent.ema_momentum(lr=lr),
+    "heavy_ball": lambda lr: descent.heavy_ball(lr=lr), "nesterov": lambda lr: descent.nesterov(ROSEN.grad, lr=lr),
+    "sgd_history": lambda lr: descent.sgd_history(lr=lr, tau=lr / 4), "adagrad_lecture": lambda lr: descent.adagrad_lecture(lr=lr),
+    "rmsprop_lecture": lambda lr: descent.rmsprop_lecture(lr=lr), "adam_lecture": lambda lr: descent.adam_lecture(lr=lr),
+    "newton": lambda lr: descent.newton(ROSEN.hessian, lr=lr),
+}
+
+
+@pytest.mark.parametrize("name", list(EXTREME))
+def test_wild_rates_diverge_quietly(name):
+    """Rates from sensible to absurd in one batch: the absurd runs are flagged, none warns."""
+    lrs = COL(1e-4, 1e2, 1e8, 1e300)[:, None]  # (4, 1, 1) against two starts (2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = descent.run(EXTREME[name](lrs), ROSEN, [[-1.2, 1.0], [2.0, -1.0]], 60)
+    assert tr.xs.shape == (61, 4, 2, 2)
+    assert not tr.diverged[0].any()  # the sensible rate is untouched by its neighbours
+    one = descent.run(EXTREME[name](1e-4), ROSEN, [[-1.2, 1.0], [2.0, -1.0]], 60)
+    np.testing.assert_allclose(tr.xs[:, 0], one.xs, rtol=1e-13)
+    assert np.all(np.isfinite(tr.last)) and np.all(np.isfinite(tr.final_loss))
+    assert np.all(tr.diverged_at[tr.diverged] >= 1) and np.all(tr.diverged_at[~tr.diverged] == -1)

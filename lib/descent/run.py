@@ -71,7 +71,10 @@ def _batch_shape(opt, objective, x0):
     except ValueError as exc:
         if "broadcast" not in str(exc) and "shape" not in str(exc):
             raise
-        shapes = {k: np.shape(v) for k, v in getattr(opt, "hyperparams", {}).items() if np.ndim(v) > 0}
+        shapes = {}
+        for k, v in getattr(opt, "hyperparams", {}).items():
+            parts = {f"{k}[{i}]": e for i, e in enumerate(v)} if isinstance(v, tuple) else {k: v}  # betas
+            shapes.update({name: np.shape(e) for name, e in parts.items() if not callable(e) and np.ndim(e) > 0})
         raise ValueError(f"Invalid x0: shape {x0.shape} does not broadcast with the hyperparameters' shapes {shapes}") from None
 
 
