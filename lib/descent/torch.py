@@ -60,7 +60,7 @@ _ADAM_KEYS = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
 
 #: Buckets at least this large are fused with torch.compile under ``fuse="auto"`` on CPU;
 #: below it one eager rule call is already far faster than torch's per-tensor loop.
-FUSE_MIN_NUMEL_CPU = 1 << 19
+FUSE_MIN_NUMEL_CPU = 1 << 17
 #: Eager evaluation of a large bucket runs in chunks of this many elements so the rule's
 #: temporaries stay in cache.
 CHUNK = 1 << 17
@@ -481,7 +481,7 @@ class Optimizer(torch.optim.Optimizer):
     def __getstate__(self):
         self._drop_buckets()
         d = dict(self.__dict__)
-        d["_rules"] = {}
+        d["_rules"], d["_none"] = {}, set()
         return d
 
     # -- layout ------------------------------------------------------------------
