@@ -181,7 +181,8 @@ EXTREME = {
     "nadam": lambda lr: descent.nadam(lr=lr), "radam": lambda lr: descent.radam(lr=lr, betas=(0.9, 0.99)),
     "momentum": lambda lr: descent.momentum(lr=lr), "ema_momentum": lambda lr: descent.ema_momentum(lr=lr),
     "heavy_ball": lambda lr: descent.heavy_ball(lr=lr), "nesterov": lambda lr: descent.nesterov(ROSEN.grad, lr=lr),
-    "sgd_history": lambda lr: descent.sgd_history(lr=lr, tau=lr / 4), "adagrad_lecture": lambda lr: descent.adagrad_lecture(lr=lr),
+    "sgd_history": lambda lr: descent.sgd_history(lr=lr, tau=lr / 4),
+    "adagrad_lecture": lambda lr: descent.adagrad_lecture(lr=lr),
     "rmsprop_lecture": lambda lr: descent.rmsprop_lecture(lr=lr), "adam_lecture": lambda lr: descent.adam_lecture(lr=lr),
     "newton": lambda lr: descent.newton(ROSEN.hessian, lr=lr),
 }
@@ -200,3 +201,17 @@ def test_wild_rates_diverge_quietly(name):
     np.testing.assert_allclose(tr.xs[:, 0], one.xs, rtol=1e-13)
     assert np.all(np.isfinite(tr.last)) and np.all(np.isfinite(tr.final_loss))
     assert np.all(tr.diverged_at[tr.diverged] >= 1) and np.all(tr.diverged_at[~tr.diverged] == -1)
+
+
+def test_singular_hessian_stops_only_its_own_run():
+    """A dead ReLU (w1 < 0) has a zero Hessian: Newton cannot step there, the others can."""
+    net = F.TwoLayerReLU(x=[1.0, 2.0], y=[0.5, 1.0])
+    starts = np.array([[0.3, 2.0], [-1.0, 1.0], [1.5, -0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = descent.run(descent.newton(net.hessian, lr=0.5), net, starts, 5)
+    assert tr.diverged.tolist() == [False, True, False] and tr.diverged_at[1] == 1
+    for i in (0, 2):
+        one = descent.run(descent.newton(net.hessian, lr=0.5), net, starts[i], 5)
+        np.testing.assert_allclose(tr.xs[:, i], one.xs, rtol=1e-13)
+    np.testing.assert_array_equal(tr.last[1], starts[1])

@@ -21,12 +21,30 @@ def _is_torch(x) -> bool:
 
 
 def _solve(H, g):
-    """Solve ``H p = g`` over leading batch axes (NumPy or torch)."""
+    """Solve ``H p = g`` over leading batch axes (NumPy or torch).
+
+    A singular ``H`` gives NaN for that run only (NumPy), so that :func:`descent.run`
+    flags it as diverged while the other runs of the batch go on.
+    """
     if _is_torch(g):
         import torch
 
         return torch.linalg.solve(H, g.unsqueeze(-1)).squeeze(-1)
-    return np.linalg.solve(H, np.asarray(g)[..., None])[..., 0]
+    g = np.asarray(g)
+    try:
+        return np.linalg.solve(H, g[..., None])[..., 0]
+    except np.linalg.LinAlgError:  # some run's Hessian is singular: solve run by run
+        batch = np.broadcast_shapes(np.shape(H)[:-2], g.shape[:-1])
+        d = g.shape[-1]
+        Hs = np.broadcast_to(H, batch + (d, d)).reshape(-1, d, d)
+        gs = np.broadcast_to(g, batch + (d,)).reshape(-1, d)
+        out = np.full(gs.shape, np.nan)
+        for i in range(gs.shape[0]):
+            try:
+                out[i] = np.linalg.solve(Hs[i], gs[i])
+            except np.linalg.LinAlgError:
+                pass
+        return out.reshape(batch + (d,))
 
 
 def _eye(d, like):
