@@ -95,6 +95,7 @@ def bench_one(width, rule_name, device, rounds, per_round, full):
     times = {name: [] for name in runs}
     cpu_times = {name: [] for name in runs}
     full_times = {name: [] for name in runs}
+    full_cpu = {name: [] for name in runs}
     for _ in range(rounds):
         for name, (step, it) in runs.items():
             for _ in range(per_round):
@@ -105,15 +106,16 @@ def bench_one(width, rule_name, device, rounds, per_round, full):
                 times[name].append(time.perf_counter() - t0)
                 cpu_times[name].append(time.thread_time() - c0)
             if full:
-                for _ in range(max(1, per_round // 4)):
+                for _ in range(max(1, per_round // 2)):
                     sync(device)
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.thread_time()
                     it()
                     sync(device)
                     full_times[name].append(time.perf_counter() - t0)
+                    full_cpu[name].append(time.thread_time() - c0)
     med = {k: statistics.median(v) for k, v in times.items()}
     cmed = {k: statistics.median(v) for k, v in cpu_times.items()}
-    fmed = {k: statistics.median(v) for k, v in full_times.items()} if full else {}
+    fmed = {k: (statistics.median(v), statistics.median(full_cpu[k])) for k, v in full_times.items()} if full else {}
     n = sum(p.numel() for p in make_model(width, "meta").parameters())
     return n, med, cmed, fmed
 
@@ -155,10 +157,11 @@ def main(argv=None):
                 if fmed:
                     full_rows.append((n, rule_name, fmed))
         if full_rows:
-            print(f"\nwhole iteration (zero_grad + forward + backward + step), {device.type}, median ms")
+            print(f"\nwhole iteration (zero_grad + forward + backward + step), {device.type}, median ms (wall)")
             for n, rule_name, fmed in full_rows:
-                print(f"{n:>9,} {rule_name:5} " + " ".join(f"{k} {v * 1e3:.3f}" for k, v in fmed.items())
-                      + f"   adapter/torch {fmed['adapter'] / fmed['torch']:.2f}")
+                print(f"{n:>9,} {rule_name:5} " + " ".join(f"{k} {v[0] * 1e3:.3f}" for k, v in fmed.items())
+                      + f"   adapter/torch {fmed['adapter'][0] / fmed['torch'][0]:.2f}"
+                      + f" (cpu {fmed['adapter'][1] / fmed['torch'][1]:.2f})")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
 
 
