@@ -57,7 +57,13 @@ def twin_configs(draw):
 @given(twin_configs())
 def test_parity_with_torch_for_random_hyperparameters(f64, config):
     name, kwargs = config
-    run_pair(f64, name, kwargs, steps=25)
+    tol = None
+    if kwargs.get("centered"):
+        # sqrt(v - gbar^2) cancels when the gradient hardly changes (tiny lr), and torch's
+        # addcmul rounds once (a fused multiply-add) where NumPy rounds twice: ulps in v - gbar^2
+        # become ~1e-10 relative in the step.  Not a formula difference; see the fixed configs.
+        tol = dict(atol=1e-12, rtol=1e-8)
+    run_pair(f64, name, kwargs, steps=25, **({"tol": tol} if tol else {}))
 
 
 class Negated(F.Objective):
