@@ -222,3 +222,6 @@ def test_float_integral_t_is_accepted_and_fractional_t_rejected():
         s(1.5)
     with pytest.raises(ValueError, match=r"Invalid t: -1"):
         s(-1)
+    for bad in (np.inf, np.nan, "3", None):
+        with pytest.raises(ValueError, match="Invalid t"):
+            s(bad)

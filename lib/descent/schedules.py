@@ -26,7 +26,8 @@ class Schedule:
     def __call__(self, t):
         scalar = np.ndim(t) == 0
         arr = np.asarray(t)
-        if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.all(arr == np.floor(arr))):
+        integral_floats = arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.floor(arr))
+        if arr.dtype.kind not in "iu" and not integral_floats:
             raise ValueError(f"Invalid t: {t!r} (t must be a non-negative integer step count)")
         if np.any(arr < 0):
             raise ValueError(f"Invalid t: {t!r} (t must be a non-negative integer step count)")
