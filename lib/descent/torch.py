@@ -21,25 +21,32 @@ How it is fast (see ``bench/torch_step.py``)
   moved into one flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set
   to an alias of a flat gradient buffer, so autograd accumulates straight into it.  One
   call of the rule then updates every parameter of the bucket with a handful of large
-  tensor ops instead of ~10 small ops per parameter: 5-25x faster than torch's loop on
-  small models, and no gradient is ever copied.
+  tensor ops instead of ~10 small ops per parameter (on a 60-tensor, 8 K-parameter model
+  the step is ~10x faster than torch's Adam loop, ~4x for SGD), and no gradient is ever
+  copied.
 * **Grad ``None`` without ``None``.**  Because the flat gradient must stay in place,
   :meth:`Optimizer.zero_grad` zeroes the buffer instead of setting ``p.grad = None``,
   and remembers that the gradients are "None" until autograd writes into them (each
   alias has its own version counter, which autograd's in-place accumulation bumps).
   A parameter that got no gradient since ``zero_grad`` is skipped exactly as torch
   skips a ``None`` grad (no state change, no weight decay).  A grad that the user set
-  to ``None`` or replaced by another tensor is honoured too.  The one visible
-  difference: between ``zero_grad()`` and ``backward()``, ``p.grad`` reads as zeros
-  instead of ``None``.
+  to ``None`` or replaced by another tensor is honoured too (a replaced grad is copied
+  into the buffer, so ``model.zero_grad()``, which sets ``None``, works but copies).
+  Visible differences: between ``zero_grad()`` and ``backward()``, ``p.grad`` reads as
+  zeros instead of ``None``; and an in-place change to such a grad by the user (e.g.
+  ``clip_grad_norm_`` scaling the zero grad of a parameter the loss did not reach)
+  counts as a gradient, where torch would have skipped the ``None``.
 * **Fused large buckets.**  An out-of-place rule on millions of elements costs one
   memory pass per operator.  For large buckets the rule is *traced* with symbolic
   arrays (scalars such as ``lr / (1 - beta1**t)`` are computed in Python, as in eager
   mode), the array expression is turned into one function that updates ``x`` and the
   state in place, and that function goes through ``torch.compile``: one fused loop, the
   scalars passed as arguments so changing ``lr``/``betas``/``momentum`` never recompiles.
-  If compiling is not possible the adapter falls back to eager evaluation in
-  cache-sized chunks.  ``fuse=False`` switches fusion off, ``fuse=True`` forces it.
+  If compiling is not possible the adapter warns once and falls back to eager
+  evaluation in cache-sized chunks (which is slower than torch from ~300 K elements on).
+  ``fuse=False`` switches fusion off (no compile time, e.g. in notebooks: the first
+  compile takes seconds), ``fuse=True`` forces it.  A step structure is compiled only
+  once it repeats, so SGD's special first step runs eagerly.
 
 Parameters that cannot share a flat buffer (non-contiguous, sparse-grad …) are updated one
 by one with the same rule.
