@@ -255,3 +255,22 @@ def test_rules_run_on_torch_tensors(f64, name, kwargs):
         topt.step()
     assert isinstance(x, torch.Tensor)
     np.testing.assert_allclose(x.numpy(), p.detach().numpy(), **TOL)
+
+
+@pytest.mark.parametrize("name", list(descent.TORCH_TWINS))
+def test_zero_gradient_is_a_no_op_like_torch(f64, name):
+    """torch's test_step_is_noop_for_zero_grads: with weight_decay 0 a zero gradient moves nothing."""
+    kwargs = {"weight_decay": 0.0} if name == "AdamW" else {}
+    opt = descent.TORCH_TWINS[name](lr=0.1, **kwargs)
+    x = X0.copy()
+    state = opt.init(x)
+    p = f64.tensor(X0, requires_grad=True)
+    topt = getattr(f64.optim, name)([p], lr=0.1, **kwargs)
+    for _ in range(3):
+        step, state = opt.update(np.zeros(5), state, x)
+        x = x + step
+        p.grad = f64.zeros(5)
+        topt.step()
+    np.testing.assert_array_equal(x, X0)
+    np.testing.assert_array_equal(p.detach().numpy(), X0)
+    compare_state(state, topt.state[p], name)
