@@ -193,10 +193,10 @@ class Status:
             self.text.set_visible(False)
 
 
-def log_limits(ax, arrays) -> bool:
+def log_limits(ax, arrays, shrink=True) -> bool:
     """Fit a log y-axis to the positive finite data, in whole decades, with hysteresis:
-    the limits change only when the data leave them or use less than a thousandth of
-    them.  Returns True when they changed (a full redraw is needed)."""
+    the limits change only when the data leave them or (``shrink=True``) use less than a
+    thousandth of them.  Returns True when they changed (a full redraw is needed)."""
     vals = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.array([1.0])
     vals = vals[np.isfinite(vals) & (vals > 0)]
     if vals.size == 0:
@@ -206,8 +206,10 @@ def log_limits(ax, arrays) -> bool:
     hi = max(hi, lo * 10)
     cur_lo, cur_hi = ax.get_ylim()
     inside = cur_lo <= lo and hi <= cur_hi and cur_lo > 0
-    if inside and (cur_hi / cur_lo) <= 1e3 * (hi / lo):
+    if inside and (not shrink or (cur_hi / cur_lo) <= 1e3 * (hi / lo)):
         return False
+    if not shrink and cur_lo > 0:
+        lo, hi = min(lo, cur_lo), max(hi, cur_hi)
     ax.set_ylim(lo, hi)
     return True
 
@@ -321,6 +323,11 @@ def run_panel_2d(objective, make_opts, controls: dict, *, x0=(-1.5, 2.0), steps=
         ax2.set_xlabel("step $t$")
         ax2.set_ylabel(r"$f(x_t) - f^\star$")
         ax2.set_title(objective.name)
+        # Start the loss axis wide (16 decades below the worst value in the window) and
+        # only ever widen it: a full redraw re-renders the contours, a blit does not.
+        _, _, Z = plot._grid(objective, window, 60)
+        top = 10.0 ** np.ceil(np.log10(max(np.nanmax(Z) - (objective.f_min or 0.0), 1e-12)) + 1)
+        ax2.set_ylim(top * 1e-16, top)
         return h
 
     def render(h, result, **values):
@@ -354,13 +361,18 @@ def run_panel_2d(objective, make_opts, controls: dict, *, x0=(-1.5, 2.0), steps=
         if h["steps"] != len(gaps[0]):
             ax2.set_xlim(-0.5, len(gaps[0]) - 0.5)
             h["steps"], full = len(gaps[0]), True
-        full |= log_limits(ax2, gaps)
-        if labels != h["labels"]:  # a legend of proxies: the blitted lines are not in it
-            from matplotlib.lines import Line2D
+        full |= log_limits(ax2, gaps, shrink=False)
+        if h["labels"] is None:  # a legend of proxies (the blitted lines are not in it),
+            from matplotlib.lines import Line2D  # itself blitted, so relabelling is cheap
 
-            ax2.legend([Line2D([], [], color=c, lw=2) for _, c in labels], [lab for lab, _ in labels],
-                       loc="upper right")
-            h["labels"], full = labels, True
+            h["legend"] = ax2.legend([Line2D([], [], color=c, lw=2) for _, c in labels],
+                                     [lab for lab, _ in labels], loc="upper right")
+            h["legend"].set_animated(True)
+        if labels != h["labels"]:
+            for (lab, color), handle, text in zip(labels, h["legend"].legend_handles, h["legend"].get_texts(), strict=True):
+                handle.set_color(color)
+                text.set_text(lab)
+            h["labels"] = labels
         return full
 
     return Panel(controls, compute, setup, render, caption=caption)
