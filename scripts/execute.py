@@ -94,6 +94,20 @@ def widget_id_map(nb, stem: str) -> dict[str, str]:
     return {old: hashlib.md5(f"descent:{stem}:{i}".encode()).hexdigest() for i, old in enumerate(order)}
 
 
+def merge_streams(outputs):
+    """Join consecutive stream outputs of the same name: how a cell's prints are cut into
+    messages depends on timing (a loaded machine flushes more often), the text does not."""
+    merged = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and prev is not None
+                and prev.get("output_type") == "stream" and prev.get("name") == out.get("name")):
+            prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
+
+
 def normalise(nb, stem: str):
     """Return a copy of ``nb`` with every run-to-run difference removed (see module doc)."""
     nb = copy.deepcopy(nb)
@@ -107,6 +121,7 @@ def normalise(nb, stem: str):
             continue
         count += 1
         cell.execution_count = count
+        cell.outputs = merge_streams(cell.outputs)
         for out in cell.outputs:
             if "execution_count" in out:
                 out["execution_count"] = count
