@@ -226,6 +226,7 @@ def run_panel_1d(objectives, make_opt: Callable, controls: dict, *, x0=None, ste
     controls = dict(controls)
     if len(objs) > 1 and "function" not in controls:
         controls = {"function": dropdown(objs, description="function"), **controls}
+    max_steps = getattr(controls.get("steps"), "max", None)
 
     def compute(**values):
         obj = objs[values["function"]] if "function" in values else next(iter(objs.values()))
@@ -279,9 +280,10 @@ def run_panel_1d(objectives, make_opt: Callable, controls: dict, *, x0=None, ste
         gap = f - (obj.f_min if obj.f_min is not None else 0.0)
         t = np.arange(len(gap))
         h["loss"].set_data(t, np.where(gap > 0, gap, np.nan))
-        if h["steps"] != len(gap):
-            ax2.set_xlim(-0.5, len(gap) - 0.5)
-            h["steps"], full = len(gap), True
+        span = max_steps + 1 if max_steps is not None else len(gap)  # a steps slider: fixed axis
+        if h["steps"] != span:
+            ax2.set_xlim(-0.5, span - 0.5)
+            h["steps"], full = span, True
         h["status2"].update(t[j], gap[j] if gap[j] > 0 else np.nan, at)
         h["title"].set_text(f"$x_{{{j}}}$ = {x[j]:.4g}" + ("" if at < 0 else " (last finite)"))
         return full
