@@ -15,6 +15,25 @@ from .. import _checks as chk
 from .base import Optimizer, maximum, namespace, zeros_like
 
 
+def _decayed_gradient(grad, x, lr_t, weight_decay, decoupled, maximize):
+    r"""torch's prologue of the Adam family: flip the sign for ``maximize``, then weight
+    decay, either as an L2 term in the gradient (:math:`g + \lambda x`) or decoupled as a
+    separate shrink of the iterate (:math:`-\eta_t \lambda x`, AdamW).  Returns
+    ``(g, shrink)``; the caller adds ``shrink`` to its step.  ``weight_decay=None``: none."""
+    g = -grad if maximize else grad
+    if weight_decay is None:  # no decay (decided once, when the rule was built)
+        return g, 0.0
+    if decoupled:
+        return g, -lr_t * weight_decay * x
+    return g + weight_decay * x, 0.0
+
+
+def _moments(g, m, v, beta1, beta2):
+    r""":math:`m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t` (as torch's ``lerp``) and
+    :math:`v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2`."""
+    return m + (1 - beta1) * (g - m), beta2 * v + (1 - beta2) * (g * g)
+
+
 class AdamState(NamedTuple):
     t: int  #: updates done so far
     m: Any  #: first moment (torch: ``exp_avg``)
@@ -30,23 +49,16 @@ def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> O
     if any(isinstance(b, int) and not isinstance(b, bool) for b in (beta1, beta2)):
         # torch.optim.Adam/AdamW's own check (betas=(0, 0.999) fails there); arrays pass
         raise ValueError("betas must be either both floats or both Tensors")
-    decay = not chk.is_zero(weight_decay)
+    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
 
     def init(x):
         return AdamState(0, zeros_like(x), zeros_like(x), zeros_like(x) if amsgrad else None)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
         t = state.t + 1
         lr_t = chk.lr_at(lr, state.t)
-        shrink = 0.0
-        if decay:
-            if decoupled:
-                shrink = -lr_t * weight_decay * x
-            else:
-                g = g + weight_decay * x
-        m = state.m + (1 - beta1) * (g - state.m)
-        v = beta2 * state.v + (1 - beta2) * (g * g)
+        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled, maximize)
+        m, v = _moments(g, state.m, state.v, beta1, beta2)
         v_max = maximum(state.v_max, v) if amsgrad else None
         bias_correction1 = 1 - beta1 ** t
         bias_correction2_sqrt = (1 - beta2 ** t) ** 0.5
@@ -130,26 +142,19 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(momentum_decay, "Invalid momentum_decay value: {}")
-    decay = not chk.is_zero(weight_decay)
+    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
 
     def init(x):
         return NAdamState(0, zeros_like(x), zeros_like(x), 1.0)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
         t = state.t + 1
         lr_t = chk.lr_at(lr, state.t)
-        shrink = 0.0
-        if decay:
-            if decoupled_weight_decay:
-                shrink = -lr_t * weight_decay * x
-            else:
-                g = g + weight_decay * x
+        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = state.mu_product * mu
-        m = state.m + (1 - beta1) * (g - state.m)
-        v = beta2 * state.v + (1 - beta2) * (g * g)
+        m, v = _moments(g, state.m, state.v, beta1, beta2)
         denom = (v / (1 - beta2 ** t)) ** 0.5 + eps
         step = (-lr_t * (1.0 - mu) / (1.0 - mu_product)) * (g / denom) + (
             -lr_t * mu_next / (1.0 - mu_product * mu_next)) * (m / denom)
@@ -188,24 +193,17 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    decay = not chk.is_zero(weight_decay)
+    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
     rho_inf = 2 / (1 - beta2) - 1
 
     def init(x):
         return RAdamState(0, zeros_like(x), zeros_like(x))
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
         t = state.t + 1
         lr_t = chk.lr_at(lr, state.t)
-        shrink = 0.0
-        if decay:
-            if decoupled_weight_decay:
-                shrink = -lr_t * weight_decay * x
-            else:
-                g = g + weight_decay * x
-        m = state.m + (1 - beta1) * (g - state.m)
-        v = beta2 * state.v + (1 - beta2) * (g * g)
+        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
+        m, v = _moments(g, state.m, state.v, beta1, beta2)
         m_hat = m / (1 - beta1 ** t)
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
         if np.ndim(rho_t) == 0:
