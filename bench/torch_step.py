@@ -96,23 +96,20 @@ def bench_one(width, rule_name, device, rounds, per_round, full):
     cpu_times = {name: [] for name in runs}
     full_times = {name: [] for name in runs}
     full_cpu = {name: [] for name in runs}
+    def timed(fn, count, wall, cpu):
+        for _ in range(count):
+            sync(device)
+            t0, c0 = time.perf_counter(), time.thread_time()
+            fn()
+            sync(device)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
+
     for _ in range(rounds):
         for name, (step, it) in runs.items():
-            for _ in range(per_round):
-                sync(device)
-                t0, c0 = time.perf_counter(), time.thread_time()
-                step()
-                sync(device)
-                times[name].append(time.perf_counter() - t0)
-                cpu_times[name].append(time.thread_time() - c0)
+            timed(step, per_round, times[name], cpu_times[name])
             if full:
-                for _ in range(max(1, per_round // 2)):
-                    sync(device)
-                    t0, c0 = time.perf_counter(), time.thread_time()
-                    it()
-                    sync(device)
-                    full_times[name].append(time.perf_counter() - t0)
-                    full_cpu[name].append(time.thread_time() - c0)
+                timed(it, max(1, per_round // 2), full_times[name], full_cpu[name])
     med = {k: statistics.median(v) for k, v in times.items()}
     cmed = {k: statistics.median(v) for k, v in cpu_times.items()}
     fmed = {k: (statistics.median(v), statistics.median(full_cpu[k])) for k, v in full_times.items()} if full else {}
