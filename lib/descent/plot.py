@@ -272,7 +272,25 @@ def flipbook(fig, draw_frame, frames, interval=250, name="flipbook", default_mod
     plt.close(fig)
     uid = hashlib.md5(name.encode()).hexdigest()
     html = _UUID.sub(uid, html)
-    return HTML(html)
+    return HTML(_offline_icons(html))
+
+
+# The player's buttons use Font Awesome from a CDN; plain glyphs work with no network, in
+# JupyterLab and in the built book alike.
+_CDN_LINK = re.compile(r'<link\b[^>]*font-awesome[^>]*>\s*')
+_GLYPHS = {
+    "fa fa-play fa-flip-horizontal": "&#9664;",  # play backwards
+    "fa fa-fast-backward": "&#8676;", "fa fa-step-backward": "&#9665;", "fa fa-pause": "&#10074;&#10074;",
+    "fa fa-play": "&#9654;", "fa fa-step-forward": "&#9655;", "fa fa-fast-forward": "&#8677;",
+    "fa fa-minus": "&minus;", "fa fa-plus": "+",
+}
+
+
+def _offline_icons(html: str) -> str:
+    html = _CDN_LINK.sub("", html)
+    for cls, glyph in _GLYPHS.items():
+        html = html.replace(f'<i class="{cls}"></i>', glyph)
+    return html
 
 
 def show(fig):
