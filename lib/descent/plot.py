@@ -18,7 +18,7 @@ from matplotlib.colors import LogNorm
 
 # One colour and one label per rule, across the whole book.
 _PALETTE = {
-    "gd": ("#4c4c4c", "GD"),
+    "gd": ("#8a8a8a", "GD"),  # mid grey: distinct from Newton's black
     "sgd": ("#1f77b4", "SGD"),
     "momentum": ("#ff7f0e", "momentum"),
     "ema_momentum": ("#e8a33d", "momentum (EMA form)"),
