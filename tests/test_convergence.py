@@ -25,9 +25,9 @@ def quad_rules(steps):
         "nadam": descent.nadam(lr=cos(0.05)), "radam": descent.radam(lr=cos(0.05), betas=(0.9, 0.99)),
         "gd": descent.gd(lr=0.1), "momentum": descent.momentum(lr=0.05, beta=0.8),
         "ema_momentum": descent.ema_momentum(lr=0.25, rho=0.8), "heavy_ball": descent.heavy_ball(lr=0.05, beta=0.8),
-        "nesterov": descent.nesterov(QUAD.grad, lr=0.05, beta=0.8), "sgd_history": descent.sgd_history(lr=0.1, tau=0.02),
+        "nesterov": descent.nesterov(QUAD, lr=0.05, beta=0.8), "sgd_history": descent.sgd_history(lr=0.1, tau=0.02),
         "adagrad_lecture": descent.adagrad_lecture(lr=0.5), "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(0.03)),
-        "adam_lecture": descent.adam_lecture(lr=cos(0.05)), "newton": descent.newton(QUAD.hessian),
+        "adam_lecture": descent.adam_lecture(lr=cos(0.05)), "newton": descent.newton(QUAD),
         "line_search": descent.line_search(QUAD, method="exact"),
     }
 
@@ -43,10 +43,10 @@ def rosen_rules(steps):
         "radam": descent.radam(lr=3e-3, betas=(0.9, 0.99)),
         "gd": descent.gd(lr=2e-3), "momentum": descent.momentum(lr=2e-3, beta=0.9),
         "ema_momentum": descent.ema_momentum(lr=0.02, rho=0.9), "heavy_ball": descent.heavy_ball(lr=2e-3, beta=0.9),
-        "nesterov": descent.nesterov(ROSEN.grad, lr=1e-3, beta=0.9),
+        "nesterov": descent.nesterov(ROSEN, lr=1e-3, beta=0.9),
         "sgd_history": descent.sgd_history(lr=2e-3, tau=5e-4), "adagrad_lecture": descent.adagrad_lecture(lr=1.0),
         "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(3e-3)), "adam_lecture": descent.adam_lecture(lr=0.03),
-        "newton": descent.newton(ROSEN.hessian), "line_search": descent.line_search(ROSEN, method="armijo"),
+        "newton": descent.newton(ROSEN), "line_search": descent.line_search(ROSEN, method="armijo"),
     }
 
 

@@ -31,12 +31,12 @@ BATCHED = {
     "momentum": (lambda h: descent.momentum(lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
     "ema_momentum": (lambda h: descent.ema_momentum(lr=1e-3, rho=h), COL(0.0, 0.5, 0.9)),
     "heavy_ball": (lambda h: descent.heavy_ball(lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
-    "nesterov": (lambda h: descent.nesterov(ROSEN.grad, lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
+    "nesterov": (lambda h: descent.nesterov(ROSEN, lr=1e-4, beta=h), COL(0.0, 0.5, 0.9)),
     "sgd_history": (lambda h: descent.sgd_history(lr=1e-4, tau=h), COL(0.0, 1e-4, 5e-4)),
     "adagrad_lecture": (lambda h: descent.adagrad_lecture(lr=0.1, s0=h), COL(0.0, 0.1, 10.0)),
     "rmsprop_lecture": (lambda h: descent.rmsprop_lecture(lr=1e-2, rho=h), COL(0.5, 0.9, 0.99)),
     "adam_lecture": (lambda h: descent.adam_lecture(lr=1e-2, betas=(0.9, h), bias_correction="none"), COL(0.9, 0.99, 0.999)),
-    "newton": (lambda h: descent.newton(ROSEN.hessian, lr=0.5, damping=h), COL(0.0, 1.0, 10.0)),
+    "newton": (lambda h: descent.newton(ROSEN, lr=0.5, damping=h), COL(0.0, 1.0, 10.0)),
 }
 
 
@@ -168,7 +168,7 @@ def test_library_runs_without_importing_torch():
     """Only descent.torch may import torch: the NumPy path must not pay its import time."""
     code = ("import sys, descent; from descent import functions as F, schedules as S; "
             "descent.run(descent.adam(lr=S.step_lr(0.1, 5)), F.rosenbrock(), [0.0, 0.0], 10); "
-            "descent.run(descent.newton(F.rosenbrock().hessian), F.rosenbrock(), [0.0, 0.0], 2); "
+            "descent.run(descent.newton(F.rosenbrock()), F.rosenbrock(), [0.0, 0.0], 2); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -180,11 +180,11 @@ EXTREME = {
     "adam": lambda lr: descent.adam(lr=lr, amsgrad=True), "adamw": lambda lr: descent.adamw(lr=lr),
     "nadam": lambda lr: descent.nadam(lr=lr), "radam": lambda lr: descent.radam(lr=lr, betas=(0.9, 0.99)),
     "momentum": lambda lr: descent.momentum(lr=lr), "ema_momentum": lambda lr: descent.ema_momentum(lr=lr),
-    "heavy_ball": lambda lr: descent.heavy_ball(lr=lr), "nesterov": lambda lr: descent.nesterov(ROSEN.grad, lr=lr),
+    "heavy_ball": lambda lr: descent.heavy_ball(lr=lr), "nesterov": lambda lr: descent.nesterov(ROSEN, lr=lr),
     "sgd_history": lambda lr: descent.sgd_history(lr=lr, tau=lr / 4),
     "adagrad_lecture": lambda lr: descent.adagrad_lecture(lr=lr),
     "rmsprop_lecture": lambda lr: descent.rmsprop_lecture(lr=lr), "adam_lecture": lambda lr: descent.adam_lecture(lr=lr),
-    "newton": lambda lr: descent.newton(ROSEN.hessian, lr=lr),
+    "newton": lambda lr: descent.newton(ROSEN, lr=lr),
 }
 
 
@@ -209,9 +209,9 @@ def test_singular_hessian_stops_only_its_own_run():
     starts = np.array([[0.3, 2.0], [-1.0, 1.0], [1.5, -0.5]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        tr = descent.run(descent.newton(net.hessian, lr=0.5), net, starts, 5)
+        tr = descent.run(descent.newton(net, lr=0.5), net, starts, 5)
     assert tr.diverged.tolist() == [False, True, False] and tr.diverged_at[1] == 1
     for i in (0, 2):
-        one = descent.run(descent.newton(net.hessian, lr=0.5), net, starts[i], 5)
+        one = descent.run(descent.newton(net, lr=0.5), net, starts[i], 5)
         np.testing.assert_allclose(tr.xs[:, i], one.xs, rtol=1e-13)
     np.testing.assert_array_equal(tr.last[1], starts[1])

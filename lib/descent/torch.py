@@ -62,10 +62,10 @@ from collections import Counter
 import torch
 
 from ._trace import _trace, _Untraceable
+from .rules.base import torch_state_keys
 
 __all__ = ["Optimizer"]
 
-_ADAM_KEYS = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
 
 #: Buckets at least this large are fused with torch.compile under ``fuse="auto"`` on CPU;
 #: below it one eager rule call is already far faster than torch's per-tensor loop.
@@ -78,20 +78,6 @@ CHUNK = 1 << 17
 BACKEND = "inductor"
 
 _fuse_broken: str | None = None  # reason torch.compile failed here, once
-
-
-def _state_keys(fields):
-    """Rule state field -> torch state key."""
-    adam_like = "m" in fields and "v" in fields
-    out = {}
-    for f in fields:
-        if f == "t":
-            out[f] = "step"
-        elif adam_like and f in _ADAM_KEYS:
-            out[f] = _ADAM_KEYS[f]
-        else:
-            out[f] = f
-    return out
 
 
 def _scalar_dtype():
@@ -366,7 +352,7 @@ class Optimizer(torch.optim.Optimizer):
     def _import(self, b, rule):
         """Fill a bucket's buffers from ``self.state`` (after load_state_dict or a relayout)."""
         self._init_buffers(b, rule)
-        keys = _state_keys(b.fields)
+        keys = torch_state_keys(b.state_type)
         with torch.no_grad():
             for i, p in enumerate(b.params):
                 st = self.state.get(p)
@@ -405,7 +391,7 @@ class Optimizer(torch.optim.Optimizer):
 
     def _show(self, b, i):
         """(Re)build ``self.state[p]``: views into the bucket's buffers, under torch's names."""
-        keys = _state_keys(b.fields)
+        keys = torch_state_keys(b.state_type)
         st = {}
         for f in b.fields:
             if f in b.scalars:

@@ -64,3 +64,26 @@ def maximum(a, b):
     if isinstance(a, float) and isinstance(b, float):
         return max(a, b)
     return namespace(a, b).maximum(a, b)
+
+
+def needs(objective, *names):
+    """The rule convention for extra inputs: a rule that needs more than the gradient at
+    ``x`` (the gradient elsewhere, the Hessian, the loss) takes the ``objective`` as its
+    first argument and calls these methods itself.  Returns the first one asked for;
+    raises ValueError naming the argument when one is missing."""
+    for name in names:
+        if not callable(getattr(objective, name, None)):
+            raise ValueError(f"Invalid objective: {objective!r} (it needs a callable .{name})")
+    return getattr(objective, names[0])
+
+
+_ADAM_KEYS = {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"}
+
+
+def torch_state_keys(state) -> dict:
+    """Field of a rule's state NamedTuple (an instance or its class) -> the key torch.optim
+    keeps the same quantity under (``t`` -> ``step``, Adam's ``m`` -> ``exp_avg`` …).  The
+    one mapping table between the two namings; :mod:`descent.torch` and the tests use it."""
+    fields = state._fields
+    adam_like = "m" in fields and "v" in fields
+    return {f: "step" if f == "t" else _ADAM_KEYS[f] if adam_like and f in _ADAM_KEYS else f for f in fields}

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _checks as chk
-from .base import Optimizer
+from .base import Optimizer, needs
 
 
 def _is_torch(x) -> bool:
@@ -63,18 +63,17 @@ class NewtonState(NamedTuple):
     t: int  #: updates done so far
 
 
-def newton(hessian, lr=1.0, damping=0.0) -> Optimizer:
+def newton(objective, lr=1.0, damping=0.0) -> Optimizer:
     r"""Damped Newton's method: :math:`x \leftarrow x - \eta\,(H(x) + \delta I)^{-1} \nabla f(x)`.
 
-    ``hessian(x)`` returns the :math:`d\times d` Hessian over the leading axes of ``x``
-    (shape ``(..., d)``).  With ``lr=1`` and ``damping=0`` this is Newton–Raphson for
+    ``objective.hessian(x)`` returns the :math:`d\times d` Hessian over the leading axes of
+    ``x`` (shape ``(..., d)``).  With ``lr=1`` and ``damping=0`` this is Newton–Raphson for
     :math:`\nabla f = 0`: one step to the minimum of a quadratic, quadratic convergence near
     a strict minimum — and equally fast convergence to a saddle or a maximum, which is
     what ``damping`` (:math:`\delta`, Levenberg) guards against when :math:`\delta` exceeds
     the most negative eigenvalue.
     """
-    if not callable(hessian):
-        raise ValueError(f"Invalid hessian: {hessian!r} (hessian must be callable)")
+    hessian = needs(objective, "hessian")
     chk.learning_rate(lr)
     chk.nonnegative(damping, "Invalid damping value: {}")
 
@@ -114,9 +113,7 @@ def line_search(objective, method="armijo", alpha0=1.0, shrink=0.5, c=1e-4, max_
     """
     if method not in _METHODS:
         raise ValueError(f"Invalid method: {method!r} (expected one of {_METHODS})")
-    for name in ("f", "grad") + (("hessian",) if method == "exact" else ()):
-        if not callable(getattr(objective, name, None)):
-            raise ValueError(f"Invalid objective: {objective!r} (it needs a callable .{name})")
+    needs(objective, "f", "grad", *(("hessian",) if method == "exact" else ()))
     chk.in_range(alpha0, 0.0, np.inf, "Invalid alpha0 value: {}", lo_open=True)
     chk.in_range(shrink, 0.0, 1.0, "Invalid shrink value: {}", lo_open=True)
     chk.in_range(c, 0.0, 1.0, "Invalid c value: {}", lo_open=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, zeros_like
+from .base import Optimizer, needs, zeros_like
 
 
 class SGDState(NamedTuple):
@@ -142,20 +142,21 @@ def heavy_ball(lr=0.1, beta=0.9) -> Optimizer:
     return Optimizer(init, update, name="heavy_ball", hyperparams=dict(lr=lr, beta=beta))
 
 
-def nesterov(grad_fn, lr=0.1, beta=0.9) -> Optimizer:
+def nesterov(objective, lr=0.1, beta=0.9) -> Optimizer:
     r"""Look-ahead Nesterov momentum (deck 003; Sutskever et al. 2013):
 
     .. math::
         \tilde x = x + \beta v, \qquad v \leftarrow \beta v - \eta \nabla f(\tilde x),
         \qquad x \leftarrow x + v
 
-    The gradient is taken at the look-ahead point, so the factory takes ``grad_fn`` and
-    the ``grad`` passed to ``update`` is not used.  torch's ``nesterov=True`` is the same
-    method re-parameterised: its iterate is this rule's look-ahead point
-    :math:`x + \beta v` (exactly, for constant :math:`\eta`).
+    The gradient is taken at the look-ahead point, so the rule takes the ``objective`` (see
+    :mod:`descent.rules`: a rule that needs more than the gradient at ``x`` takes the
+    objective first) and calls ``objective.grad`` itself; the ``grad`` passed to ``update``
+    is not used.  torch's ``nesterov=True`` is the same method re-parameterised: its
+    iterate is this rule's look-ahead point :math:`x + \beta v` (exactly, for constant
+    :math:`\eta`).
     """
-    if not callable(grad_fn):
-        raise ValueError(f"Invalid grad_fn: {grad_fn!r} (grad_fn must be callable)")
+    grad_fn = needs(objective, "grad")
     chk.learning_rate(lr)
     chk.nonnegative(beta, "Invalid beta value: {}")
 
