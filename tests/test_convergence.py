@@ -17,10 +17,14 @@ FACTORIES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS"})
 
 
 def quad_rules(steps):
+    # AdaDelta's rate tends to lr * sqrt(eps)/sqrt(eps) = lr as the gradients vanish, so near the
+    # minimum it needs lr < 2/lambda_max = 0.68; with lr = 1 it converges, then rounding noise in
+    # the gradient sets off the unstable direction (a kick like RMSProp's in Chapter 04), and only
+    # a machine whose arithmetic hits an exact-zero gradient stays put.
     cos = lambda lr: S.cosine_annealing_lr(lr, steps)
     return {
         "sgd": descent.sgd(lr=0.1, momentum=0.5), "adagrad": descent.adagrad(lr=0.5),
-        "rmsprop": descent.rmsprop(lr=cos(0.03)), "adadelta": descent.adadelta(lr=1.0, rho=0.99),
+        "rmsprop": descent.rmsprop(lr=cos(0.03)), "adadelta": descent.adadelta(lr=0.5, rho=0.99),
         "adam": descent.adam(lr=cos(0.05)), "adamw": descent.adamw(lr=cos(0.05), weight_decay=0.0),
         "nadam": descent.nadam(lr=cos(0.05)), "radam": descent.radam(lr=cos(0.05), betas=(0.9, 0.99)),
         "gd": descent.gd(lr=0.1), "momentum": descent.momentum(lr=0.05, beta=0.8),

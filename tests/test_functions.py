@@ -141,7 +141,7 @@ def test_two_minima_stationary_points():
 
 def test_saddle_is_stationary_but_not_a_minimum():
     assert np.all(F.saddle.grad(np.zeros(2)) == 0)
-    assert np.linalg.eigvalsh(F.saddle.hessian(np.zeros(2))).tolist() == [-1.0, 1.0]
+    np.testing.assert_allclose(np.linalg.eigvalsh(F.saddle.hessian(np.zeros(2))), [-1.0, 1.0], atol=1e-15)
 
 
 def test_quadratic_from_condition():

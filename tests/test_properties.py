@@ -87,6 +87,8 @@ def test_maximize_f_is_minimize_minus_f(config, x0):
     quad = F.Quadratic([[2.0, 0.3], [0.3, 1.0]], b=[0.5, -1.0])
     up = descent.run(descent.TORCH_TWINS[name](**kwargs), Negated(quad), x0, 30, bound=np.inf)
     down = descent.run(descent.TORCH_TWINS[name](**{**kwargs, "maximize": False}), quad, x0, 30, bound=np.inf)
+    # exact, on any machine: maximize flips the sign of the gradient and Negated flips it
+    # back, and a sign flip is exact in floating point
     np.testing.assert_array_equal(up.xs, down.xs)
 
 
@@ -133,7 +135,7 @@ def test_decaying_schedules_are_nonnegative_and_nonincreasing(s):
     v = s(np.arange(100))
     assert np.all(v >= 0)
     assert np.all(np.diff(v) <= 1e-15 * np.abs(v[:-1]))
-    assert v[0] == s(0)
+    assert v[0] == pytest.approx(s(0), rel=1e-15)  # array (SIMD) vs scalar pow: equal up to rounding
 
 
 @SOME

@@ -215,3 +215,105 @@ def test_singular_hessian_stops_only_its_own_run():
         one = descent.run(descent.newton(net, lr=0.5), net, starts[i], 5)
         np.testing.assert_allclose(tr.xs[:, i], one.xs, rtol=1e-13)
     np.testing.assert_array_equal(tr.last[1], starts[1])
+
+
+# ------------------------------------------------------------------ history and step counts
+
+class Counting(F.Objective):
+    """Rosenbrock that counts its calls: run must not make hidden trial calls."""
+
+    dim = 2
+    f_min = 0.0
+
+    def __init__(self):
+        self.calls = {"f": 0, "grad": 0}
+
+    def _f(self, x):
+        self.calls["f"] += 1
+        return ROSEN.f(x)
+
+    def _grad(self, x):
+        self.calls["grad"] += 1
+        return ROSEN.grad(x)
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_run_calls_grad_once_per_step_and_f_once_per_iterate(history):
+    obj = Counting()
+    descent.run(descent.adam(lr=COL(1e-3, 1e-2), betas=(0.9, COL(0.99, 0.999))), obj, [-1.2, 1.0], 7, history=history)
+    assert obj.calls == {"f": 8, "grad": 7}
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "adadelta", "nesterov"])
+def test_history_equals_the_hand_loop(name):
+    make, values = BATCHED[name if name != "sgd" else "sgd_nesterov"]
+    opt = make(values)
+    x0 = np.array([-1.2, 1.0])
+    tr = descent.run(opt, ROSEN, x0, 12, history=True)
+    x = np.broadcast_to(x0, (3, 2)).copy()
+    state = opt.init(x)
+    states, grads = [state], []
+    for _ in range(12):
+        g = ROSEN.grad(x)
+        step, state = opt.update(g, state, x)
+        x = x + step
+        grads.append(g)
+        states.append(state)
+    np.testing.assert_array_equal(tr.grads, np.stack(grads))  # the same loop, the same bits
+    np.testing.assert_array_equal(tr.xs[-1], x)
+    assert type(tr.states) is type(state) and tr.states.t.tolist() == list(range(13))
+    for field in state._fields:
+        ours = getattr(tr.states, field)
+        if getattr(state, field) is None:
+            assert ours is None
+            continue
+        hand = np.stack([np.asarray(getattr(s, field), dtype=float) for s in states])
+        np.testing.assert_array_equal(ours, hand)
+
+
+def test_without_history_nothing_is_kept():
+    tr = descent.run(descent.gd(lr=1e-3), ROSEN, [-1.2, 1.0], 5)
+    assert tr.grads is None and tr.states is None and tr.f_min == 0.0
+
+
+def test_history_must_be_a_flag():
+    with pytest.raises(ValueError, match="Invalid history: 1"):
+        descent.run(descent.gd(), ROSEN, [0.0, 0.0], 2, history=1)
+
+
+def test_first_below_and_settled_at_are_told_apart():
+    # x^2 with eta = 0.9: x_t = 5 (-0.8)^t, f = 25 * 0.64^t, crossing 1 at t = 8 and staying
+    p = F.parabola(1)
+    tr = descent.run(descent.gd(lr=0.9), p, [5.0], 20)
+    assert tr.first_below(1.0).item() == 8 == tr.settled_at(1.0).item()
+    assert tr.first_below(1e-30).item() == -1 == tr.settled_at(1e-30).item()
+    # a run that dips below the tolerance and comes back: the crossing is early, settling never
+    class Bump(F.Objective):
+        dim, f_min = 1, 0.0
+
+        def _f(self, x):
+            return np.abs(x[..., 0])
+
+        def _grad(self, x):
+            return np.sign(x)
+
+    tr = descent.run(descent.gd(lr=1.0), Bump(), [0.5], 4)  # x: 0.5, -0.5, 0.5, ...: f stays 0.5
+    assert tr.first_below(0.6).item() == 0 and tr.settled_at(0.6).item() == 0
+    assert tr.first_below(0.5).item() == -1
+    # per run of a batch, and a diverged run never settles
+    tr = descent.run(descent.gd(lr=COL(0.1, 2.0, 0.4)), p, [1.0], 40)  # f = 0.64^t, diverges, 0.04^t
+    assert tr.diverged.tolist() == [False, True, False]
+    assert tr.settled_at(1e-6).tolist() == [31, -1, 5] == tr.first_below(1e-6).tolist()
+
+
+def test_an_oscillating_run_crosses_before_it_settles():
+    # heavy momentum on a ravine: the loss is not monotone, it dips below the tolerance and
+    # comes back above it before it stays below
+    q = F.quadratic(condition=20)
+    tr = descent.run(descent.heavy_ball(lr=0.09, beta=0.9), q, [1.0, 1.0], 200)
+    gap = tr.gap()
+    assert np.any(np.diff(gap) > 0)  # the loss rises at times: momentum overshoots
+    tol = 1e-3
+    first, settled = tr.first_below(tol).item(), tr.settled_at(tol).item()
+    assert 0 < first < settled
+    assert gap[first] < tol <= gap[first - 1] and np.any(gap[first:settled] >= tol) and np.all(gap[settled:] < tol)

@@ -11,6 +11,8 @@ its value, and ``window`` the region the book plots: ``(lo, hi)`` in 1-D,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .rules.base import namespace
@@ -61,6 +63,18 @@ def _full(like, value):
     return like * 0.0 + value
 
 
+def _matvec(x, A):
+    """``x @ A`` over the leading axes of ``x``, summed column by column in a fixed order.
+
+    BLAS would be faster for large ``d``, but its kernels (FMA or not, the OpenBLAS core
+    type) change the last bits from one CPU to the next; the book's quadratics are small,
+    and this sum is the same on every machine (and easy to mirror in JavaScript)."""
+    out = x[..., 0:1] * A[0]
+    for j in range(1, A.shape[0]):
+        out = out + x[..., j:j + 1] * A[j]
+    return out
+
+
 class Quadratic(Objective):
     r""":math:`f(x) = \tfrac12 x^\top A x - b^\top x` with symmetric ``A`` (d×d)."""
 
@@ -97,11 +111,11 @@ class Quadratic(Objective):
 
     def _f(self, x):
         A, b = self._consts(x)
-        return 0.5 * ((x @ A) * x).sum(-1) - (x * b).sum(-1)
+        return 0.5 * (_matvec(x, A) * x).sum(-1) - (x * b).sum(-1)
 
     def _grad(self, x):
         A, b = self._consts(x)
-        return x @ A - b
+        return _matvec(x, A) - b
 
     def _hessian(self, x):
         A, _ = self._consts(x)
@@ -120,10 +134,12 @@ def quadratic(A=None, b=None, *, condition=None, angle=0.0, scale=1.0, name=None
             raise ValueError(f"Invalid condition: {condition!r} (condition must be a finite number >= 1)")
         if not np.isfinite(scale) or scale <= 0:
             raise ValueError(f"Invalid scale: {scale!r} (scale must be positive)")
-        c, s = np.cos(angle), np.sin(angle)
-        R = np.array([[c, -s], [s, c]])
-        A = R @ np.diag([scale, scale * kappa]) @ R.T
-        A = (A + A.T) / 2
+        # R diag(l1, l2) R^T with R the rotation by `angle`, written out in Python floats
+        # (math.cos/sin and no BLAS), so A has the same bits on every machine
+        c, s = math.cos(float(angle)), math.sin(float(angle))
+        l1, l2 = float(scale), float(scale) * kappa
+        off = (l1 - l2) * c * s
+        A = np.array([[l1 * c * c + l2 * s * s, off], [off, l1 * s * s + l2 * c * c]])
     return Quadratic(A, b, name=name, window=window)
 
 

@@ -22,7 +22,14 @@ class Trajectory(NamedTuple):
     ``losses``: ``f`` at each iterate, ``(steps + 1, *batch)``;
     ``diverged``: ``(*batch)`` bool; ``diverged_at``: the first step whose iterate or loss
     broke the bound, or -1; ``last``: the last finite iterate of each run, ``(*batch, d)``;
-    ``state``: the optimizer state after the last step.
+    ``state``: the optimizer state after the last step; ``f_min``: the objective's known
+    minimum value (``None`` if it has none), which the step counts below measure from.
+
+    With ``run(..., history=True)`` also ``grads``: the gradient each update used,
+    ``(steps, *batch, d)`` (``grads[t - 1]`` made ``xs[t]``), and ``states``: every state,
+    the initial one first, as one state of the rule's type whose fields are stacked along
+    a new leading axis of length ``steps + 1`` (``states.v[t]`` is :math:`v_t`; a field that
+    is ``None`` stays ``None``).  Otherwise both are ``None``.
     """
 
     xs: np.ndarray
@@ -31,11 +38,34 @@ class Trajectory(NamedTuple):
     diverged_at: np.ndarray
     last: np.ndarray
     state: Any
+    f_min: float | None = None
+    grads: np.ndarray | None = None
+    states: Any = None
 
     @property
     def final_loss(self) -> np.ndarray:
         """The loss at the last step, or at the last finite step of a diverged run."""
         return _last_finite(self.losses)
+
+    def gap(self) -> np.ndarray:
+        r""":math:`f(x_t) - f^\star` for every step (the raw losses when ``f_min`` is None)."""
+        return self.losses if self.f_min is None else self.losses - self.f_min
+
+    def first_below(self, tol) -> np.ndarray:
+        r"""The first step t with :math:`f(x_t) - f^\star < \text{tol}`, per run; -1 if none.
+
+        A crossing: the run may rise above ``tol`` again afterwards (see :meth:`settled_at`)."""
+        below = self.gap() < tol  # NaN (after a divergence) is never below
+        return np.where(below.any(axis=0), np.argmax(below, axis=0), -1)
+
+    def settled_at(self, tol) -> np.ndarray:
+        r"""The first step t from which :math:`f(x_s) - f^\star < \text{tol}` for every
+        s ≥ t up to the last step, per run; -1 if the run ends at or above ``tol`` (or
+        diverged).  This is "steps to tolerance" for a run that may overshoot and come back."""
+        above = ~(self.gap() < tol)
+        last_above = above.shape[0] - 1 - np.argmax(above[::-1], axis=0)  # valid where any above
+        settled = np.where(above.any(axis=0), last_above + 1, 0)
+        return np.where(settled <= above.shape[0] - 1, settled, -1)
 
 
 def _last_finite(values):
@@ -55,30 +85,43 @@ def _within(x, loss, bound):
     return ok & (np.abs(x) <= bound).all(-1)
 
 
-def _batch_shape(opt, objective, x0):
-    """Broadcast shape of one update: x0's batch with any array hyperparameters."""
+def _hyper_shapes(opt) -> dict:
+    """Name -> shape of every array hyperparameter (a pair such as ``betas`` counted by
+    entry, a schedule by its value at t = 0); numbers, flags and strings have no shape."""
+    shapes = {}
+    for k, v in getattr(opt, "hyperparams", {}).items():
+        parts = {f"{k}[{i}]": e for i, e in enumerate(v)} if isinstance(v, tuple) else {k: v}
+        for name, e in parts.items():
+            if callable(e):  # a schedule: the shape of its value (a number, or an array of rates)
+                e = e(0)
+            if e is None or isinstance(e, (str, bytes, bool)) or np.ndim(e) == 0:
+                continue
+            shapes[name] = np.shape(e)
+    return shapes
+
+
+def _batch_shape(opt, x0):
+    """Broadcast shape of the runs: x0's shape with the shapes of the array hyperparameters,
+    which broadcast against ``x`` of shape ``(*batch, d)`` (so a column of rates, shape
+    ``(n, 1)``, is a batch of n runs)."""
+    shapes = _hyper_shapes(opt)
     try:
-        shape = x0.shape
-        probe_x = x0.copy()
-        state = opt.init(probe_x)
-        with np.errstate(all="ignore"):
-            # two updates: some hyperparameters enter only from the second one (SGD's momentum)
-            for _ in range(2):
-                step, state = opt.update(objective.grad(probe_x), state, probe_x)
-                shape = np.broadcast_shapes(shape, np.shape(step))
-                probe_x = probe_x + step
-        return shape
-    except ValueError as exc:
-        if "broadcast" not in str(exc) and "shape" not in str(exc):
-            raise
-        shapes = {}
-        for k, v in getattr(opt, "hyperparams", {}).items():
-            parts = {f"{k}[{i}]": e for i, e in enumerate(v)} if isinstance(v, tuple) else {k: v}  # betas
-            shapes.update({name: np.shape(e) for name, e in parts.items() if not callable(e) and np.ndim(e) > 0})
+        return np.broadcast_shapes(x0.shape, *shapes.values())
+    except ValueError:
         raise ValueError(f"Invalid x0: shape {x0.shape} does not broadcast with the hyperparameters' shapes {shapes}") from None
 
 
-def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, bound=1e8) -> Trajectory:
+def _stack_states(states):
+    """A list of states (NamedTuples) -> one state whose fields are stacked along axis 0."""
+    first = states[0]
+    fields = {}
+    for name in first._fields:
+        values = [getattr(st, name) for st in states]
+        fields[name] = None if all(v is None for v in values) else np.stack([np.asarray(v, dtype=float) for v in values])
+    return type(first)(**fields)
+
+
+def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, bound=1e8, history=False) -> Trajectory:
     """Run ``steps`` updates of ``opt`` on ``objective`` from ``x0``.
 
     Args:
@@ -92,6 +135,8 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
         seed: seed of the generator behind both kinds of noise.
         bound: a run whose loss or any coordinate exceeds this in magnitude diverged
             (``inf``: only a non-finite value counts).
+        history: also keep every gradient and every state (``Trajectory.grads``,
+            ``Trajectory.states``), for figures of the optimizer's internals.
     """
     if not (hasattr(opt, "init") and hasattr(opt, "update")):
         raise ValueError(f"Invalid opt: {opt!r} (expected an Optimizer(init, update))")
@@ -113,11 +158,13 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
     if batch_size is not None and not callable(getattr(objective, "sample_grad", None)):
         raise ValueError(f"Invalid batch_size: {batch_size!r} ({objective} has no sample_grad for minibatches)")
     chk.in_range(bound, 0.0, np.inf, "Invalid bound value: {}", lo_open=True, hi_open=False)
+    if not isinstance(history, bool):
+        raise ValueError(f"Invalid history: {history!r} (history must be True or False)")
     bound = np.minimum(np.asarray(bound, dtype=float), np.finfo(float).max)  # inf: only inf and NaN diverge
     rng = np.random.default_rng(seed)
 
     with np.errstate(all="ignore"):
-        x = np.broadcast_to(x0, _batch_shape(opt, objective, x0)).copy()
+        x = np.broadcast_to(x0, _batch_shape(opt, x0)).copy()
         batch = x.shape[:-1]
         state = opt.init(x)
         # every row is written below (NaN where a run has stopped): no need to fill first,
@@ -128,12 +175,20 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
         losses[0] = objective.f(x)
         alive = np.ones(batch, dtype=bool)
         diverged_at = np.full(batch, -1, dtype=np.int64)
+        noisy = not chk.is_zero(grad_noise)
+        grads, states = ([], [state]) if history else (None, None)
         for k in range(1, steps + 1):
             g = objective.sample_grad(x, rng, batch_size) if batch_size is not None else objective.grad(x)
-            if grad_noise is not None and not chk.is_zero(grad_noise):
+            if noisy:
                 g = g + grad_noise * rng.standard_normal(g.shape)
             step, state = opt.update(g, state, x)
+            if history:
+                grads.append(g)
+                states.append(state)
             x_new = x + step
+            if np.shape(x_new) != x.shape:
+                raise ValueError(f"Invalid opt: {opt!r} returned a step of shape {np.shape(step)} for x of shape "
+                                 f"{x.shape} (record array hyperparameters in its hyperparams)")
             loss = objective.f(x_new)
             ok = _within(x_new, loss, bound)
             if ok.all() and alive.all():
@@ -146,4 +201,9 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
             x = np.where(alive[..., None], x_new, x)
             xs[k] = np.where(alive[..., None], x_new, np.nan)
             losses[k] = np.where(alive, loss, np.nan)
-        return Trajectory(xs, losses, diverged_at >= 0, diverged_at, x, state)
+        f_min = getattr(objective, "f_min", None)
+        if history:
+            grads = np.stack(grads) if grads else np.empty((0,) + x.shape)
+            states = _stack_states(states)
+        return Trajectory(xs, losses, diverged_at >= 0, diverged_at, x, state,
+                          None if f_min is None else float(f_min), grads, states)
