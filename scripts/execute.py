@@ -20,13 +20,24 @@ is normalised:
 * cells without an id get ``cell-N``.
 
 A cell that raises stops the run and leaves the file untouched (exit status 1).
+
+``--check`` compares the fresh run with the stored file in two parts.  Everything that is
+text — source, printed output, HTML, the non-image parts of the saved widget state — must
+be identical, on any machine.  A figure (a PNG output, a PNG inside HTML such as a
+flip-book frame, a panel's image in the widget state) may differ from one CPU to the next
+only as decoded pixels, within a stated bound: at most ``PIXEL_FRACTION`` of its pixels
+changed (antialiasing of a line that moved by a fraction of a pixel).  A figure whose
+size changed, or whose pixels differ more, is a change.  The check prints the largest
+pixel difference it saw.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import hashlib
+import io
 import json
 import os
 import re
@@ -43,6 +54,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 HEX32 = re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{32}(?![0-9a-fA-F])")
 ADDRESS = re.compile(r"(?<=\bat )0x[0-9a-fA-F]{6,16}\b")
 KERNEL_TMP = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+PNG_IN_TEXT = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)")
+#: A figure may differ between machines in at most this fraction of its pixels.
+PIXEL_FRACTION = 0.002
 
 
 def default_notebooks() -> list[Path]:
@@ -138,6 +152,69 @@ def normalise(nb, stem: str):
     return nb
 
 
+# ------------------------------------------------------------------ comparison
+
+def _pixels(data: str):
+    import numpy as np
+    from PIL import Image
+
+    raw = base64.b64decode(re.sub(r"[\\\s]", "", data))
+    return np.asarray(Image.open(io.BytesIO(raw)).convert("RGBA"), dtype=np.int16)
+
+
+def _split_images(value, images: list):
+    """Replace every PNG in a JSON value by a placeholder, collecting the PNGs in order."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in ("image/png", "image/jpeg") and isinstance(v, str):
+                images.append(v)
+                out[k] = "<png>"
+            else:
+                out[k] = _split_images(v, images)
+        if value.get("encoding") == "base64" and "data" in value:  # a widget buffer (Image.value)
+            images.append(value["data"])
+            out["data"] = "<png>"
+        return out
+    if isinstance(value, list):
+        return [_split_images(v, images) for v in value]
+    if isinstance(value, str) and "data:image/png;base64," in value:
+        def grab(m):
+            images.append(m.group(1))
+            return "data:image/png;base64,<png>"
+        return PNG_IN_TEXT.sub(grab, value)
+    return value
+
+
+def compare(old_text: str, new_text: str) -> tuple[bool, str]:
+    """(same, summary): text identical and every image within the pixel bound?"""
+    import numpy as np
+
+    if old_text == new_text:
+        return True, "identical"
+    old_imgs, new_imgs = [], []
+    old = _split_images(json.loads(old_text), old_imgs)
+    new = _split_images(json.loads(new_text), new_imgs)
+    if old != new or len(old_imgs) != len(new_imgs):
+        return False, "text differs"
+    worst, worst_max = 0.0, 0
+    for a, b in zip(old_imgs, new_imgs, strict=True):
+        if a == b:
+            continue
+        try:
+            pa, pb = _pixels(a), _pixels(b)
+        except Exception as exc:  # not a PNG we can decode: compare as text
+            return False, f"an image could not be decoded ({exc})"
+        if pa.shape != pb.shape:
+            return False, f"a figure changed size ({pa.shape[1]}x{pa.shape[0]} -> {pb.shape[1]}x{pb.shape[0]})"
+        changed = np.any(pa != pb, axis=-1)
+        worst = max(worst, float(changed.mean()))
+        worst_max = max(worst_max, int(np.abs(pa - pb).max()))
+    summary = (f"text identical; figures differ in at most {100 * worst:.3f}% of their pixels "
+               f"(largest channel change {worst_max}/255; bound {100 * PIXEL_FRACTION:.1f}%)")
+    return worst <= PIXEL_FRACTION, summary
+
+
 # ------------------------------------------------------------------ execution
 
 def execute(path: Path, timeout: int) -> tuple[str, float]:
@@ -183,8 +260,9 @@ def main(argv=None) -> int:
         old = path.read_text(encoding="utf-8")
         changed = text != old
         if args.check:
-            verdict = "would change" if changed else "unchanged"
-            status |= int(changed)
+            same, summary = compare(old, text)
+            verdict = "unchanged" if not changed else f"{'unchanged' if same else 'would change'}: {summary}"
+            status |= int(not same)
         else:
             verdict = "updated" if changed else "unchanged"
             if changed:

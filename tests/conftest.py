@@ -1,4 +1,4 @@
-"""Shared fixtures of the library tests.
+"""Shared fixtures and helpers of the tests.
 
 ``f64``: run torch as an oracle in float64.  torch keeps some optimizer state (NAdam's
 ``mu_product``, the ``step`` counters) in the *default* dtype, so the default is switched
@@ -17,3 +17,4 @@ def f64():
         yield torch
     finally:
         torch.set_default_dtype(old)
+

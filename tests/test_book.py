@@ -101,8 +101,9 @@ def test_pages_reference_no_network_script_or_stylesheet(html_dir):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (see .ci/run)", pytrace=False)
+    from _requires import require_system
+
+    require_system(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM}), for the browser tests", "chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

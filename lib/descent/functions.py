@@ -63,6 +63,31 @@ def _full(like, value):
     return like * 0.0 + value
 
 
+def _bisect(fn, lo: float, hi: float) -> float:
+    """A root of ``fn`` in ``[lo, hi]`` (signs differ at the ends), to the last bit."""
+    flo = fn(lo)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        fm = fn(mid)
+        if (fm < 0) == (flo < 0):
+            lo, flo = mid, fm
+        else:
+            hi = mid
+    return lo if abs(fn(lo)) <= abs(fn(hi)) else hi
+
+
+def _ipow(v, n: int):
+    """``v ** n`` for a small non-negative integer ``n``, as repeated products: NumPy's ``**``
+    goes through a SIMD ``pow`` kernel whose last bit depends on the CPU (only ``** 2`` is an
+    exact square), and products are the same everywhere (and in JavaScript)."""
+    out = v * 0 + 1 if n == 0 else v
+    for _ in range(n - 1):
+        out = out * v
+    return out
+
+
 def _matvec(x, A):
     """``x @ A`` over the leading axes of ``x``, summed column by column in a fixed order.
 
@@ -207,20 +232,23 @@ class TwoMinima(Objective):
     window = (-4.0, 4.0)
 
     def __init__(self):
-        roots = np.sort(np.roots([0.2, 0.0, -1.0, -0.3]).real)
-        self.local_minimum, self.hump, glob = roots
+        # the three roots of f'(x) = 0.2x^3 - x - 0.3, by bisection in Python floats (the same
+        # bits on every machine, unlike an eigenvalue solver)
+        self.local_minimum, self.hump, glob = (_bisect(lambda x: 0.2 * x * x * x - x - 0.3, lo, hi)
+                                               for lo, hi in ((-3.0, -1.0), (-1.0, 0.5), (2.0, 3.0)))
         self.minimum = np.array([glob])
         self.f_min = float(self._f(self.minimum))
 
     def _f(self, x):
         x = x[..., 0]
-        return 0.05 * x ** 4 - 0.5 * x ** 2 - 0.3 * x
+        x2 = x * x
+        return 0.05 * (x2 * x2) - 0.5 * x2 - 0.3 * x
 
     def _grad(self, x):
-        return 0.2 * x ** 3 - x - 0.3
+        return 0.2 * (x * x * x) - x - 0.3
 
     def _hessian(self, x):
-        return (0.6 * x ** 2 - 1.0)[..., None]
+        return (0.6 * (x * x) - 1.0)[..., None]
 
 
 class Rosenbrock(Objective):
@@ -259,7 +287,7 @@ class Beale(Objective):
 
     def _terms(self, x):
         u, v = x[..., 0], x[..., 1]
-        return u, v, [(c - u + u * v ** i, i) for i, c in enumerate(self._c, start=1)]
+        return u, v, [(c - u + u * _ipow(v, i), i) for i, c in enumerate(self._c, start=1)]
 
     def _f(self, x):
         _, _, terms = self._terms(x)
@@ -267,15 +295,16 @@ class Beale(Objective):
 
     def _grad(self, x):
         u, v, terms = self._terms(x)
-        gu = sum(2 * r * (v ** i - 1) for r, i in terms)
-        gv = sum(2 * r * i * u * v ** (i - 1) for r, i in terms)
+        gu = sum(2 * r * (_ipow(v, i) - 1) for r, i in terms)
+        gv = sum(2 * r * i * u * _ipow(v, i - 1) for r, i in terms)
         return _stack([gu, gv])
 
     def _hessian(self, x):
         u, v, terms = self._terms(x)
-        huu = sum(2 * (v ** i - 1) ** 2 for _, i in terms)
-        hvv = sum(2 * (i * u * v ** (i - 1)) ** 2 + 2 * r * i * (i - 1) * u * v ** max(i - 2, 0) for r, i in terms)
-        huv = sum(2 * i * u * v ** (i - 1) * (v ** i - 1) + 2 * r * i * v ** (i - 1) for r, i in terms)
+        huu = sum(2 * (_ipow(v, i) - 1) ** 2 for _, i in terms)
+        hvv = sum(2 * (i * u * _ipow(v, i - 1)) ** 2 + 2 * r * i * (i - 1) * u * _ipow(v, max(i - 2, 0))
+                  for r, i in terms)
+        huv = sum(2 * i * u * _ipow(v, i - 1) * (_ipow(v, i) - 1) + 2 * r * i * _ipow(v, i - 1) for r, i in terms)
         return _matrix([[huu, huv], [huv, hvv]])
 
 

@@ -1,0 +1,19 @@
+"""A test that needs a system package (Chromium, Node.js, the Fashion-MNIST files) calls
+:func:`require_system`: it skips with a reason that says exactly what to install — except
+under ``CI=true``, where a missing package is a failure, because CI installs them
+(``scripts/setup.sh``, which the README's first command runs)."""
+
+import os
+
+import pytest
+
+
+def require_system(present: bool, what: str, package: str) -> None:
+    """Skip (fail under CI=true) unless ``present``; the reason names the Debian package."""
+    if present:
+        return
+    message = (f"{what} is not installed: install the Debian package '{package}' "
+               f"(sudo apt-get install -y {package}, or run scripts/setup.sh as root)")
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
