@@ -1,20 +1,21 @@
 """Root pytest set-up: the environment nbval's notebook kernels inherit.
 
 nbval starts one kernel per notebook as a child of the pytest worker, so the settings
-``scripts/execute.py`` uses to produce the stored outputs are made here, before any
-kernel starts: a fixed hash seed, and no MPLBACKEND override (ipykernel then picks
-matplotlib's inline backend, as in JupyterLab).  The sanitize file named in
+``scripts/execute.py`` uses to produce the stored outputs (``execute.kernel_env``: a fixed
+hash seed, matplotlib's inline backend as in JupyterLab, this venv first on PATH) are made
+here, before any kernel starts, from the same function.  The sanitize file named in
 pyproject.toml is found from the repository root whatever the working directory.
 """
 
-import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "scripts"))
 
-os.environ["PYTHONHASHSEED"] = "0"
-os.environ.pop("MPLBACKEND", None)
-os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+from execute import kernel_env  # noqa: E402
+
+kernel_env()
 
 
 def pytest_configure(config):

@@ -14,7 +14,8 @@ is normalised:
 * widget model ids (random uuid4 hex) become ids derived from the notebook's name and
   the order in which the models first appear (outputs first, then the models they
   reference, then the rest of the saved state);
-* memory addresses (``<... at 0x7f3a...>``) become ``0x0``; kernel temp paths
+* the machine-specific patterns of ``nbval_sanitize.cfg`` (the one definition nbval uses
+  too): memory addresses (``<... at 0x7f3a...>``) become ``at 0x0``, kernel temp paths
   (``/tmp/ipykernel_123/456.py``) become ``<ipykernel>``;
 * execution counts run 1, 2, 3 … and no execution timestamps are stored;
 * cells without an id get ``cell-N``.
@@ -52,8 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 HEX32 = re.compile(r"(?<![0-9a-fA-F])[0-9a-f]{32}(?![0-9a-fA-F])")
-ADDRESS = re.compile(r"(?<=\bat )0x[0-9a-fA-F]{6,16}\b")
-KERNEL_TMP = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+SANITIZE = ROOT / "nbval_sanitize.cfg"
 PNG_IN_TEXT = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)")
 #: A figure may differ between machines in at most this fraction of its pixels.
 PIXEL_FRACTION = 0.002
@@ -72,6 +72,17 @@ def kernel_env() -> None:
 
 
 # ------------------------------------------------------------------ normalisation
+
+def sanitizers(path: Path = SANITIZE) -> list[tuple[re.Pattern, str]]:
+    """The (regex, replacement) pairs of nbval_sanitize.cfg that also apply to stored
+    notebooks: every section but those titled "comparison only"."""
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(path, encoding="utf-8")
+    return [(re.compile(cfg[name]["regex"]), cfg[name]["replace"]) for name in cfg.sections()
+            if not name.startswith("comparison only")]
+
 
 def _refs(value):
     """Model ids referenced (``IPY_MODEL_<id>``) anywhere inside a widget's state."""
@@ -142,8 +153,8 @@ def normalise(nb, stem: str):
     text = nbformat.writes(nb)
     if mapping:
         text = HEX32.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
-    text = ADDRESS.sub("0x0", text)
-    text = KERNEL_TMP.sub("<ipykernel>", text)
+    for pattern, replacement in sanitizers():
+        text = pattern.sub(replacement, text)
     nb = nbformat.reads(text, as_version=4)
     widgets = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
     if widgets and "state" in widgets:  # saved state ordered by the new ids' order of appearance
