@@ -28,11 +28,10 @@ import argparse
 import statistics
 import time
 
-import torch
-import torch.nn.functional as F
-
 import descent
 import descent.torch as dt
+import torch
+import torch.nn.functional as F
 from descent.train import data, loop, models
 
 BYTES_PER_PARAM = {"adam": 28, "sgd": 20}  # float32 minimum traffic of one step (see the docstring)
@@ -92,7 +91,7 @@ def bench(device, model_name, rule, x, y, rounds, iters, steps):
         runs[name] = (net, opt, iteration, [], [])
     live = {k: v for k, v in runs.items() if not isinstance(v, str)}
     for _ in range(rounds):
-        for name, (net, opt, iteration, t_iter, t_step) in live.items():
+        for _net, opt, iteration, t_iter, t_step in live.values():
             t_iter.append(time_it(iteration, device, iters))
             t_step.append(time_it(opt.step, device, steps))
     n_params = models.count_parameters(models.build(model_name))
