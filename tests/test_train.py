@@ -295,8 +295,11 @@ def test_stopping_rules_tol_patience_and_max_norm():
     base = dict(model="mlp", arch={"hidden": (16,)}, batch_size=50, subset=200, val=100, **FAST)
     tiny = train.fit(**base, optimizer="adam", lr=1e-3, epochs=3, tol=10.0)  # every update is shorter than 10
     assert tiny.stopped == "tol" and len(tiny.steps) == 1 and tiny.steps[0]["update_norm"] < 10.0
-    frozen = train.fit(**base, optimizer="sgd", lr=0.0, epochs=5, patience=2)  # lr 0: the val loss never improves
+    calls = []
+    frozen = train.fit(**base, optimizer="sgd", lr=0.0, epochs=5, patience=2,  # lr 0: the val loss never improves
+                       on_epoch=lambda rec, model: calls.append((rec["epoch"], model is not None)))
     assert frozen.stopped == "early stopping" and len(frozen.epochs) == 3 and frozen.best_epoch == 1
+    assert calls == [(1, True), (2, True), (3, True)]
     assert all(r["update_norm"] == 0.0 for r in frozen.steps)
     capped = train.fit(**base, optimizer="sgd", lr=0.5, epochs=1, max_norm=0.3)
     for m in capped.model.modules():
