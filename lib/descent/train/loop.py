@@ -57,7 +57,9 @@ from .config import Config, ConfigError
 from .optim import ScheduleLR, make_optimizer
 
 CHECKPOINT_VERSION = 1
-EVAL_BATCH = 1000
+#: Images per forward pass when evaluating: float64 convolutions on a CPU run fastest in
+#: small batches (3x faster at 100 than at 1,000), a GPU prefers large ones.
+EVAL_BATCH = {"cpu": 100, "cuda": 1000}
 
 
 @dataclass
@@ -196,8 +198,9 @@ def evaluate(model, images, labels, dtype, procs=None, autocast=None):
     sums = torch.zeros(2, dtype=torch.float64, device=device)
     idx = torch.arange(rank, len(labels), world, device=device)
     ctx = autocast or contextlib.nullcontext
-    for lo in range(0, len(idx), EVAL_BATCH):
-        part = idx[lo:lo + EVAL_BATCH]
+    size = EVAL_BATCH.get(device.type, 1000)
+    for lo in range(0, len(idx), size):
+        part = idx[lo:lo + size]
         with ctx():
             out = model(_standardize(images[part], dtype))
             loss = F.cross_entropy(out.float() if out.dtype == torch.bfloat16 else out, labels[part], reduction="sum")
@@ -309,8 +312,12 @@ def _progress(cfg, rank):
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def fit(cfg: Config | None = None, **changes) -> Result:
-    """Train as ``cfg`` (with ``changes`` applied) says; see the module docstring."""
+def fit(cfg: Config | None = None, *, on_epoch=None, **changes) -> Result:
+    """Train as ``cfg`` (with ``changes`` applied) says; see the module docstring.
+
+    ``on_epoch(record, model)``, if given, is called on every process after each epoch
+    with the epoch's record and the bare model (e.g. to keep snapshots of the weights).
+    """
     cfg = (cfg or Config()).replace(**changes)
     resolved = _config.check(cfg)
     device = _device(cfg)
@@ -320,12 +327,12 @@ def fit(cfg: Config | None = None, **changes) -> Result:
             device = f"cuda:{procs.local_rank}"
             torch.cuda.set_device(torch.device(device))
         with _torch_settings(cfg, device):
-            return _fit(cfg, resolved, device, procs)
+            return _fit(cfg, resolved, device, procs, on_epoch)
     finally:
         procs.close()
 
 
-def _fit(cfg, resolved, device, procs):
+def _fit(cfg, resolved, device, procs, on_epoch=None):
     from tqdm.auto import tqdm
 
     dtype = getattr(torch, cfg.dtype)
@@ -463,6 +470,8 @@ def _fit(cfg, resolved, device, procs):
         rec["stopped"] = None if stopped == "done" else stopped
         result.epochs.append(rec)
         metrics.write(rec)
+        if on_epoch is not None:
+            on_epoch(rec, raw)
         metrics.flush()
         if cfg.verbose and procs.rank == 0:
             parts = [f"epoch {epoch}/{cfg.epochs}", f"train loss {rec['train_loss']:.4f} acc {rec['train_acc']:.4f}"]
