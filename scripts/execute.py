@@ -19,6 +19,9 @@ is normalised:
 * execution counts run 1, 2, 3 … and no execution timestamps are stored;
 * cells without an id get ``cell-N``.
 
+The outputs of cells tagged ``nbval-ignore-output`` (legitimately variable: a timing) do
+not count as a change; a file is rewritten only when something else changed.
+
 A cell that raises stops the run and leaves the file untouched (exit status 1).
 """
 
@@ -138,6 +141,17 @@ def normalise(nb, stem: str):
     return nb
 
 
+def comparable(text: str) -> str:
+    """The notebook text without the outputs of cells tagged ``nbval-ignore-output`` (a
+    timing, say): like nbval, a re-run whose only change is there changes nothing, and the
+    file keeps its stored output."""
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            cell.outputs = []
+    return nbformat.writes(nb)
+
+
 # ------------------------------------------------------------------ execution
 
 def execute(path: Path, timeout: int) -> tuple[str, float]:
@@ -181,7 +195,7 @@ def main(argv=None) -> int:
             continue
         total += seconds
         old = path.read_text(encoding="utf-8")
-        changed = text != old
+        changed = comparable(text) != comparable(old)
         if args.check:
             verdict = "would change" if changed else "unchanged"
             status |= int(changed)
