@@ -20,6 +20,9 @@ is normalised:
 * execution counts run 1, 2, 3 … and no execution timestamps are stored;
 * cells without an id get ``cell-N``.
 
+The outputs of cells tagged ``nbval-ignore-output`` (legitimately variable: a timing) do
+not count as a change; a file is rewritten only when something else changed.
+
 A cell that raises stops the run and leaves the file untouched (exit status 1).
 
 ``--check`` compares the fresh run with the stored file in two parts.  Everything that is
@@ -165,6 +168,17 @@ def normalise(nb, stem: str):
 
 # ------------------------------------------------------------------ comparison
 
+def comparable(text: str) -> str:
+    """The notebook text without the outputs of cells tagged ``nbval-ignore-output`` (a
+    timing, say): like nbval, a re-run whose only change is there changes nothing, and the
+    file keeps its stored output."""
+    nb = nbformat.reads(text, as_version=4)
+    for cell in nb.cells:
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            cell.outputs = []
+    return nbformat.writes(nb)
+
+
 def _pixels(data: str):
     import numpy as np
     from PIL import Image
@@ -269,9 +283,9 @@ def main(argv=None) -> int:
             continue
         total += seconds
         old = path.read_text(encoding="utf-8")
-        changed = text != old
+        changed = comparable(text) != comparable(old)
         if args.check:
-            same, summary = compare(old, text)
+            same, summary = compare(comparable(old), comparable(text))
             verdict = "unchanged" if not changed else f"{'unchanged' if same else 'would change'}: {summary}"
             status |= int(not same)
         else:
