@@ -273,3 +273,38 @@ def test_schedule_t_checks():
     s = S.exponential_lr(0.1, 0.5)
     raises_naming(lambda: s(-3), "t", "-3")
     raises_naming(lambda: s(0.5), "t", "0.5")
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@pytest.mark.parametrize("kinds", ["float-tensor", "tensor-float", "int-float", "float32-float"])
+def test_betas_of_two_kinds_rejected_as_by_torch(f64, name, kinds):
+    """torch.optim.Adam/AdamW take both betas as Python floats or both as tensors."""
+    make = {"float": lambda b: b, "tensor": f64.tensor, "int": lambda b: int(b), "float32": np.float32}
+    first, second = kinds.split("-")
+    betas = (make[first](0.0 if first == "int" else 0.9), make[second](0.99))
+    expected = torch_message(f64, name, dict(betas=betas))
+    assert expected == "betas must be either both floats or both Tensors"
+    with pytest.raises(ValueError) as info:
+        descent.TORCH_TWINS[name](betas=betas)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RAdam"])
+def test_tensor_betas_accepted_as_by_torch(f64, name):
+    """Both betas tensors: accepted, read as the same numbers (torch keeps them as 0-d tensors).
+    NAdam and RAdam have no type check in torch: there a mixed pair is accepted too."""
+    from test_parity import run_pair
+
+    run_pair(f64, name, dict(lr=0.01, betas=(f64.tensor(0.8), f64.tensor(0.99))), steps=20)
+    if name in ("NAdam", "RAdam"):
+        run_pair(f64, name, dict(lr=0.01, betas=(0.8, f64.tensor(0.99))), steps=20)
+    assert descent.TORCH_TWINS[name](betas=(np.array([0.8, 0.9]), 0.99)).hyperparams["betas"][1] == 0.99  # a batch
+
+
+def test_tensor_lr_of_many_entries_rejected_as_by_torch(f64):
+    lr = f64.tensor([0.1, 0.2])
+    for name in descent.TORCH_TWINS:
+        expected = torch_message(f64, name, dict(lr=lr))
+        with pytest.raises(ValueError) as info:
+            descent.TORCH_TWINS[name](lr=lr)
+        assert str(info.value) == expected == "Tensor lr must be 1-element"

@@ -12,9 +12,11 @@ from __future__ import annotations
 import inspect
 
 import descent
+import descent.rules
 import numpy as np
 import pytest
 from descent import schedules
+from descent.rules.base import torch_state_keys
 
 STEPS = 120
 TOL = dict(atol=1e-12, rtol=1e-12)
@@ -36,13 +38,6 @@ def loss_torch(torch, p):
     At, Bt = torch.as_tensor(A), torch.as_tensor(B)
     return 0.5 * p @ At @ p - Bt @ p + 0.3 * torch.sin(p).sum()
 
-
-#: our NamedTuple field -> torch's state key
-STATE_KEYS = {
-    "t": "step", "m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq", "sum": "sum",
-    "square_avg": "square_avg", "acc_delta": "acc_delta", "grad_avg": "grad_avg",
-    "momentum_buffer": "momentum_buffer", "mu_product": "mu_product",
-}
 
 CONFIGS = {
     "SGD": [
@@ -98,8 +93,9 @@ def _value(v):
 def compare_state(ours, theirs, where, tol=TOL):
     """Every field of our state against torch's state dict for the one parameter."""
     used = set()
+    keys = torch_state_keys(ours)  # the library's one table
     for field, value in ours._asdict().items():
-        key = STATE_KEYS[field]
+        key = keys[field]
         if value is None:
             assert theirs.get(key) is None, f"{where}: torch has {key} but our {field} is None"
             continue
@@ -145,8 +141,9 @@ def adopt_state(ours, theirs):
     """Our state with torch's values (compare-then-reset, as torch's TensorTracker does), so
     that rounding differences of ~1e-16 per step cannot pile up over a long run."""
     new = {}
+    keys = torch_state_keys(ours)
     for field, value in ours._asdict().items():
-        key = STATE_KEYS[field]
+        key = keys[field]
         if value is None or field == "t" or key not in theirs:
             continue
         new[field] = float(_value(theirs[key])) if np.ndim(value) == 0 else _value(theirs[key]).copy()
@@ -215,10 +212,87 @@ IGNORED_TORCH_ARGS = {"self", "params", "foreach", "capturable", "differentiable
 def test_defaults_equal_torch(f64, name):
     theirs = {k: p.default for k, p in inspect.signature(getattr(f64.optim, name).__init__).parameters.items()
               if k not in IGNORED_TORCH_ARGS}
-    ours = {k: p.default for k, p in inspect.signature(descent.TORCH_TWINS[name]).parameters.items()}
+    ours = {k: p.default for k, p in inspect.signature(descent.TORCH_TWINS[name]).parameters.items()
+            if k != "objective"}  # L-BFGS takes the objective first, where torch takes params
     assert set(ours) == set(theirs), f"{name}: arguments differ: {set(ours) ^ set(theirs)}"
     for k, v in theirs.items():
         assert ours[k] == v and type(ours[k]) is type(v), f"{name}.{k}: ours {ours[k]!r}, torch {v!r}"
+
+
+def torch_positional(torch, name):
+    """torch's arguments that may be passed by position, after ``params``, in order, up to the
+    first one descent has no use for (``foreach`` …): a later one cannot be passed by position
+    to both."""
+    names = []
+    for p in list(inspect.signature(getattr(torch.optim, name).__init__).parameters.values())[2:]:
+        if p.kind is not p.POSITIONAL_OR_KEYWORD or p.name in IGNORED_TORCH_ARGS:
+            break
+        names.append(p.name)
+    return names
+
+
+@pytest.mark.parametrize("name", list(descent.TORCH_TWINS))
+def test_positional_order_equals_torch(f64, name):
+    """An argument passed by position means the same in both: ours take torch's positional
+    arguments in torch's order, and every later one is keyword-only, so a positional call
+    either means what it means in torch or fails."""
+    ours = [p for p in inspect.signature(descent.TORCH_TWINS[name]).parameters.values() if p.name != "objective"]
+    positional = [p.name for p in ours if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert positional == torch_positional(f64, name)
+    assert all(p.kind is p.KEYWORD_ONLY for p in ours[len(positional):]), f"{name}: {ours}"
+
+
+#: one valid non-default value for every positional argument, in torch's order
+POSITIONAL_VALUES = {
+    "SGD": (0.1, 0.9, 0.0, 1e-4, True), "Adagrad": (0.1, 0.01, 1e-4, 0.1, 1e-6),
+    "RMSprop": (0.02, 0.9, 1e-6, 1e-4, 0.5, True), "Adadelta": (0.5, 0.8, 1e-5, 1e-4),
+    "Adam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True), "AdamW": (0.01, (0.8, 0.99), 1e-6, 1e-3, True),
+    "NAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, 5e-3, True), "RAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True),
+}
+
+
+@pytest.mark.parametrize("name", list(POSITIONAL_VALUES))
+def test_positional_call_binds_as_in_torch(f64, name):
+    """``descent.sgd(0.1, 0.9, 0, 1e-4)`` is torch's ``SGD(params, 0.1, 0.9, 0, 1e-4)``: same
+    hyperparameters (no Nesterov by accident), same trajectory."""
+    args = POSITIONAL_VALUES[name]
+    assert len(args) == len(torch_positional(f64, name))
+    opt = descent.TORCH_TWINS[name](*args)
+    p = f64.tensor(X0, requires_grad=True)
+    group = getattr(f64.optim, name)([p], *args).param_groups[0]
+    for k in torch_positional(f64, name):
+        assert opt.hyperparams[k] == group[k], f"{name}.{k}: ours {opt.hyperparams[k]!r}, torch {group[k]!r}"
+    run_pair(f64, name, dict(zip(torch_positional(f64, name), args, strict=True)), steps=20)
+
+
+FAMILIES = ("sgd", "adaptive", "adam", "second_order")
+
+
+def test_state_key_table_names_real_fields():
+    """Every entry of the one table names a field of a state class of descent.rules."""
+    import importlib
+
+    import descent.rules.base as base
+
+    classes = {}
+    for family in FAMILIES:  # (descent.rules.sgd is the function: the modules by their full names)
+        mod = importlib.import_module(f"descent.rules.{family}")
+        classes.update({n: c for n, c in vars(mod).items() if isinstance(c, type) and hasattr(c, "_fields")})
+    for cls_name, table in base._TORCH_KEYS.items():
+        assert cls_name in classes, cls_name
+        assert set(table) <= set(classes[cls_name]._fields), cls_name
+        keys = torch_state_keys(classes[cls_name])
+        assert len(set(keys.values())) == len(keys), f"{cls_name}: two fields share a torch key"
+
+
+def test_state_keys_of_a_foreign_state_keep_their_names():
+    from typing import NamedTuple
+
+    class AdamState(NamedTuple):  # same name as descent's, but not descent's
+        t: int
+        m: float
+
+    assert torch_state_keys(AdamState) == {"t": "step", "m": "m"}
 
 
 def test_default_construction_matches_torch_defaults(f64):

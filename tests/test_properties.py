@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import descent
+import descent.rules
 import numpy as np
 import pytest
 from descent import averages
@@ -199,3 +200,33 @@ def test_averages_properties(values, rho):
     np.testing.assert_allclose(averages.bias_corrected(averages.ema(np.full(n, 3.0), rho, v0=0.0), rho), 3.0, rtol=1e-9)
     k = min(3, n)
     np.testing.assert_allclose(averages.sma(values, k), np.convolve(values, np.ones(k) / k, mode="valid"), atol=1e-12)
+
+
+RULES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS"})
+
+
+def build(name, **kwargs):
+    """The rule ``name`` with ``kwargs``; an objective-first rule gets a quadratic."""
+    import inspect
+
+    make = getattr(descent, name)
+    if "objective" in inspect.signature(make).parameters:
+        kwargs.setdefault("objective", F.Quadratic([[2.0, 0.3], [0.3, 1.0]], b=[0.5, -1.0]))
+    return make(**kwargs)
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_hyperparams_record_every_argument(name):
+    """``opt.hyperparams`` has every argument of the factory, in the signature's order, with
+    the value it was given (the defaults, and a changed learning rate)."""
+    import inspect
+
+    sig = inspect.signature(getattr(descent, name))
+    opt = build(name)
+    assert list(opt.hyperparams) == list(sig.parameters), name
+    for k, p in sig.parameters.items():
+        if p.default is not p.empty:
+            assert opt.hyperparams[k] is p.default or opt.hyperparams[k] == p.default, (name, k)
+    if "lr" in sig.parameters:
+        assert build(name, lr=0.0123).hyperparams["lr"] == 0.0123
+    assert repr(opt).startswith(opt.name + "(")

@@ -1,4 +1,27 @@
-"""Update rules.  Each factory returns :class:`~descent.rules.base.Optimizer`."""
+"""Update rules.  Each factory returns :class:`~descent.rules.base.Optimizer`.
+
+One module per family: :mod:`~descent.rules.sgd` (gradient descent, momentum),
+:mod:`~descent.rules.adaptive` (per-coordinate rates), :mod:`~descent.rules.adam` (Adam and
+its relatives), :mod:`~descent.rules.second_order` (Newton, line search).
+:mod:`~descent.rules.base` holds the type and the helpers they share.
+
+Conventions, decided once for every rule:
+
+* ``state = opt.init(x)``, ``step, state = opt.update(grad, state, x)``, ``x = x + step``;
+  ``grad`` is the gradient at ``x``.
+* **Extra inputs: the objective comes first.**  A rule that needs more than the gradient at
+  ``x`` (the gradient at another point, the Hessian, the loss) takes the objective as its
+  first argument and calls its ``.grad`` / ``.hessian`` / ``.f`` itself:
+  ``nesterov(objective, lr, beta)``, ``newton(objective, lr, damping)``,
+  ``line_search(objective, …)``.  :func:`~descent.rules.base.needs` checks that the
+  objective has the methods, with a ValueError naming the argument.
+* A torch twin (:data:`TORCH_TWINS`) has torch.optim's argument names, positional order,
+  keyword-only arguments, defaults and ValueError texts, and gives torch's iterates and
+  state in float64; its state fields carry the math names and
+  :func:`~descent.rules.base.torch_state_keys` maps them to torch's keys.
+* ``opt.elementwise`` says whether the update may run on a flat buffer of many
+  parameters (see :class:`~descent.rules.base.Optimizer`).
+"""
 
 from .adam import adam, adam_lecture, adamw, nadam, radam
 from .adaptive import adadelta, adagrad, adagrad_lecture, rmsprop, rmsprop_lecture

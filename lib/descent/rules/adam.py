@@ -12,20 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _checks as chk
-from .base import Optimizer, maximum, namespace, zeros_like
-
-
-def _decayed_gradient(grad, x, lr_t, weight_decay, decoupled, maximize):
-    r"""torch's prologue of the Adam family: flip the sign for ``maximize``, then weight
-    decay, either as an L2 term in the gradient (:math:`g + \lambda x`) or decoupled as a
-    separate shrink of the iterate (:math:`-\eta_t \lambda x`, AdamW).  Returns
-    ``(g, shrink)``; the caller adds ``shrink`` to its step.  ``weight_decay=None``: none."""
-    g = -grad if maximize else grad
-    if weight_decay is None:  # no decay (decided once, when the rule was built)
-        return g, 0.0
-    if decoupled:
-        return g, -lr_t * weight_decay * x
-    return g + weight_decay * x, 0.0
+from .base import Optimizer, lr_at, maximum, namespace, torch_prologue, zeros_like
 
 
 def _moments(g, m, v, beta1, beta2):
@@ -36,28 +23,26 @@ def _moments(g, m, v, beta1, beta2):
 
 class AdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment (torch: ``exp_avg``)
-    v: Any  #: second moment (torch: ``exp_avg_sq``)
-    v_max: Any  #: running max of v (``amsgrad`` only, else None; torch: ``max_exp_avg_sq``)
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
+    v_max: Any  #: v^max, the running max of v (``amsgrad`` only, else None; torch: ``max_exp_avg_sq``)
 
 
-def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> Optimizer:
+def _adam(name, hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> Optimizer:
     chk.learning_rate(lr)
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    if any(isinstance(b, int) and not isinstance(b, bool) for b in (beta1, beta2)):
-        # torch.optim.Adam/AdamW's own check (betas=(0, 0.999) fails there); arrays pass
-        raise ValueError("betas must be either both floats or both Tensors")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    chk.betas_of_one_kind(betas)  # torch.optim.Adam/AdamW's own check
+    prologue = torch_prologue(maximize, weight_decay, decoupled)
 
     def init(x):
         return AdamState(0, zeros_like(x), zeros_like(x), zeros_like(x) if amsgrad else None)
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         m, v = _moments(g, state.m, state.v, beta1, beta2)
         v_max = maximum(state.v_max, v) if amsgrad else None
         bias_correction1 = 1 - beta1 ** t
@@ -66,11 +51,10 @@ def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> O
         step = -(lr_t / bias_correction1) * (m / denom)
         return shrink + step, AdamState(t, m, v, v_max)
 
-    return Optimizer(init, update, name=name, hyperparams=dict(
-        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
+    return Optimizer(init, update, name=name, hyperparams=hyperparams)
 
 
-def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False,
          decoupled_weight_decay=False) -> Optimizer:
     r"""Adam (Kingma & Ba 2015) as torch.optim.Adam.
 
@@ -92,12 +76,12 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
         :math:`|g| \approx \epsilon`.  ``weight_decay`` here is an L2 term in the gradient
         (it enters m and v); ``decoupled_weight_decay=True`` is :func:`adamw` (as in torch).
     """
-    opt = _adam("adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=decoupled_weight_decay)
-    opt.hyperparams["decoupled_weight_decay"] = decoupled_weight_decay
-    return opt
+    hyperparams = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                       decoupled_weight_decay=decoupled_weight_decay)
+    return _adam("adam", hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=decoupled_weight_decay)
 
 
-def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False) -> Optimizer:
+def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Optimizer:
     r"""AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW: decoupled weight decay.
 
     .. math::
@@ -110,18 +94,19 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
         multiplies by the schedule factor only, so the paper's :math:`\lambda` equals
         ``lr * weight_decay`` of this rule.  Default ``weight_decay=1e-2`` (Adam's is 0).
     """
-    return _adam("adamw", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=True)
+    hyperparams = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+    return _adam("adamw", hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=True)
 
 
 class NAdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment
-    v: Any  #: second moment
-    mu_product: Any  #: product of the momentum cache, prod mu_i
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
+    mu_product: Any  #: \Pi_t = prod_i mu_i, the product of the momentum cache (torch: ``mu_product``)
 
 
 def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-          decoupled_weight_decay=False, maximize=False) -> Optimizer:
+          decoupled_weight_decay=False, *, maximize=False) -> Optimizer:
     r"""NAdam (Dozat 2016) as torch.optim.NAdam.
 
     .. math::
@@ -142,15 +127,15 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(momentum_decay, "Invalid momentum_decay value: {}")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    prologue = torch_prologue(maximize, weight_decay, decoupled_weight_decay)
 
     def init(x):
         return NAdamState(0, zeros_like(x), zeros_like(x), 1.0)
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = state.mu_product * mu
@@ -167,11 +152,11 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
 
 class RAdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment
-    v: Any  #: second moment
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
 
 
-def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False, *,
           maximize=False) -> Optimizer:
     r"""RAdam (Liu et al. 2020) as torch.optim.RAdam.
 
@@ -193,7 +178,7 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    prologue = torch_prologue(maximize, weight_decay, decoupled_weight_decay)
     rho_inf = 2 / (1 - beta2) - 1
 
     def init(x):
@@ -201,8 +186,8 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         m, v = _moments(g, state.m, state.v, beta1, beta2)
         m_hat = m / (1 - beta1 ** t)
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
@@ -262,7 +247,7 @@ def adam_lecture(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, bias_correction="both", 
         m_hat = m if bias_correction == "none" else m / (1 - beta1 ** t)
         v_hat = v / (1 - beta2 ** t) if bias_correction == "both" else v
         denom = (v_hat + eps) ** 0.5 if eps_inside else v_hat ** 0.5 + eps
-        return -chk.lr_at(lr, state.t) * m_hat / denom, AdamState(t, m, v, None)
+        return -lr_at(lr, state.t) * m_hat / denom, AdamState(t, m, v, None)
 
     return Optimizer(init, update, name="adam_lecture", hyperparams=dict(
         lr=lr, betas=betas, eps=eps, bias_correction=bias_correction, eps_inside=eps_inside))

@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, zeros_like
+from .base import Optimizer, is_zero, lr_at, torch_prologue, zeros_like
 
 
 class AdagradState(NamedTuple):
     t: int  #: updates done so far
-    sum: Any  #: s, the running sum of squared gradients
+    s: Any  #: s, the running sum of squared gradients (torch: ``sum``)
 
 
-def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
             maximize=False) -> Optimizer:
     r"""Adagrad (Duchi et al. 2011) as torch.optim.Adagrad.
 
@@ -38,17 +38,15 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(initial_accumulator_value, "Invalid initial_accumulator_value value: {}")
     chk.nonnegative(eps, "Invalid epsilon value: {}")
-    decay = not chk.is_zero(weight_decay)
+    prologue = torch_prologue(maximize, weight_decay)
 
     def init(x):
         return AdagradState(0, zeros_like(x) + initial_accumulator_value)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        clr = chk.lr_at(lr, state.t) / (1 + state.t * lr_decay)
-        s = state.sum + g * g
+        g, _ = prologue(grad, x)
+        clr = lr_at(lr, state.t) / (1 + state.t * lr_decay)
+        s = state.s + g * g
         return -clr * (g / (s ** 0.5 + eps)), AdagradState(state.t + 1, s)
 
     return Optimizer(init, update, name="adagrad", hyperparams=dict(
@@ -71,20 +69,20 @@ def adagrad_lecture(lr=0.5, eps=1e-7, s0=0.0) -> Optimizer:
         return AdagradState(0, zeros_like(x) + s0)
 
     def update(grad, state, x):
-        s = state.sum + grad * grad
-        return -chk.lr_at(lr, state.t) * grad / (s + eps) ** 0.5, AdagradState(state.t + 1, s)
+        s = state.s + grad * grad
+        return -lr_at(lr, state.t) * grad / (s + eps) ** 0.5, AdagradState(state.t + 1, s)
 
     return Optimizer(init, update, name="adagrad_lecture", hyperparams=dict(lr=lr, eps=eps, s0=s0))
 
 
 class RMSpropState(NamedTuple):
     t: int  #: updates done so far
-    square_avg: Any  #: v, the moving average of g^2
-    grad_avg: Any  #: the moving average of g (``centered`` only, else None)
-    momentum_buffer: Any  #: b (``momentum > 0`` only, else None)
+    v: Any  #: v, the moving average of g^2 (torch: ``square_avg``)
+    g_bar: Any  #: \bar g, the moving average of g (``centered`` only, else None; torch: ``grad_avg``)
+    b: Any  #: b, the momentum buffer (``momentum > 0`` only, else None; torch: ``momentum_buffer``)
 
 
-def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
             maximize=False) -> Optimizer:
     r"""RMSProp (Tieleman & Hinton 2012) as torch.optim.RMSprop.
 
@@ -105,32 +103,30 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
     chk.nonnegative(momentum, "Invalid momentum value: {}")
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(alpha, "Invalid alpha value: {}")
-    decay = not chk.is_zero(weight_decay)
-    use_momentum = not chk.is_zero(momentum)
+    prologue = torch_prologue(maximize, weight_decay)
+    use_momentum = not is_zero(momentum)
 
     def init(x):
         return RMSpropState(0, zeros_like(x), zeros_like(x) if centered else None,
                             zeros_like(x) if use_momentum else None)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        v = alpha * state.square_avg + (1 - alpha) * (g * g)
-        gbar = state.grad_avg
+        g, _ = prologue(grad, x)
+        v = alpha * state.v + (1 - alpha) * (g * g)
+        g_bar = state.g_bar
         if centered:
-            gbar = state.grad_avg + (1 - alpha) * (g - state.grad_avg)
-            avg = (v - gbar * gbar) ** 0.5 + eps
+            g_bar = g_bar + (1 - alpha) * (g - g_bar)
+            a = (v - g_bar * g_bar) ** 0.5 + eps
         else:
-            avg = v ** 0.5 + eps
-        lr_t = chk.lr_at(lr, state.t)
-        buf = state.momentum_buffer
+            a = v ** 0.5 + eps
+        lr_t = lr_at(lr, state.t)
+        b = state.b
         if use_momentum:
-            buf = momentum * buf + g / avg
-            step = -lr_t * buf
+            b = momentum * b + g / a
+            step = -lr_t * b
         else:
-            step = -lr_t * (g / avg)
-        return step, RMSpropState(state.t + 1, v, gbar, buf)
+            step = -lr_t * (g / a)
+        return step, RMSpropState(state.t + 1, v, g_bar, b)
 
     return Optimizer(init, update, name="rmsprop", hyperparams=dict(
         lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
@@ -158,23 +154,23 @@ def rmsprop_lecture(lr=0.1, rho=0.9, eps=1e-7, s0=0.0) -> Optimizer:
 
     def update(grad, state, x):
         s = rho * state.s + (1 - rho) * (grad * grad)
-        return -chk.lr_at(lr, state.t) * grad / (s + eps) ** 0.5, LectureRMSpropState(state.t + 1, s)
+        return -lr_at(lr, state.t) * grad / (s + eps) ** 0.5, LectureRMSpropState(state.t + 1, s)
 
     return Optimizer(init, update, name="rmsprop_lecture", hyperparams=dict(lr=lr, rho=rho, eps=eps, s0=s0))
 
 
 class AdadeltaState(NamedTuple):
     t: int  #: updates done so far
-    square_avg: Any  #: G, moving average of g^2
-    acc_delta: Any  #: u, moving average of the squared updates
+    v: Any  #: v, the moving average of g^2 (torch: ``square_avg``)
+    u: Any  #: u, the moving average of the squared updates (torch: ``acc_delta``)
 
 
-def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optimizer:
+def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False) -> Optimizer:
     r"""AdaDelta (Zeiler 2012) as torch.optim.Adadelta.
 
     .. math::
-        G_t &= \rho G_{t-1} + (1-\rho) g_t^2, \qquad
-        \Delta x_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{G_t + \epsilon}}\, g_t \\
+        v_t &= \rho v_{t-1} + (1-\rho) g_t^2, \qquad
+        \Delta x_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t \\
         u_t &= \rho u_{t-1} + (1-\rho) \Delta x_t^2, \qquad x \leftarrow x - \eta\, \Delta x_t
 
     The ratio of two roots carries the units of :math:`x` (deck 004's units argument);
@@ -185,19 +181,17 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
     chk.in_range(rho, 0.0, 1.0, "Invalid rho value: {}", hi_open=False)
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    decay = not chk.is_zero(weight_decay)
+    prologue = torch_prologue(maximize, weight_decay)
 
     def init(x):
         return AdadeltaState(0, zeros_like(x), zeros_like(x))
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        G = rho * state.square_avg + (1 - rho) * (g * g)
-        delta = (state.acc_delta + eps) ** 0.5 / (G + eps) ** 0.5 * g
-        u = rho * state.acc_delta + (1 - rho) * (delta * delta)
-        return -chk.lr_at(lr, state.t) * delta, AdadeltaState(state.t + 1, G, u)
+        g, _ = prologue(grad, x)
+        v = rho * state.v + (1 - rho) * (g * g)
+        delta = (state.u + eps) ** 0.5 / (v + eps) ** 0.5 * g
+        u = rho * state.u + (1 - rho) * (delta * delta)
+        return -lr_at(lr, state.t) * delta, AdadeltaState(state.t + 1, v, u)
 
     return Optimizer(init, update, name="adadelta", hyperparams=dict(
         lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))

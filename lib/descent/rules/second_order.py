@@ -3,7 +3,7 @@ r"""Curvature-aware steps: Newton's method and gradient descent with a line sear
 Both fit deck 000's template :math:`x_{k+1} = x_k + \eta_k p_k`, :math:`p_k = -B_k^{-1}\nabla f`:
 gradient descent has :math:`B_k = I`, Newton :math:`B_k = \nabla^2 f(x_k)`; a line search
 chooses :math:`\eta_k`.  These rules need more than the gradient, so their factories take
-the objective's functions.
+the objective first (the convention of :mod:`descent.rules`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import _checks as chk
-from .base import Optimizer, needs
-
-
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
+from .base import Optimizer, is_torch, is_zero, lr_at, needs
 
 
 def _solve(H, g):
@@ -26,7 +22,7 @@ def _solve(H, g):
     A singular ``H`` gives NaN for that run only (NumPy), so that :func:`descent.run`
     flags it as diverged while the other runs of the batch go on.
     """
-    if _is_torch(g):
+    if is_torch(g):
         import torch
 
         return torch.linalg.solve(H, g.unsqueeze(-1)).squeeze(-1)
@@ -48,7 +44,7 @@ def _solve(H, g):
 
 
 def _eye(d, like):
-    if _is_torch(like):
+    if is_torch(like):
         import torch
 
         return torch.eye(d, dtype=like.dtype, device=like.device)
@@ -82,13 +78,13 @@ def newton(objective, lr=1.0, damping=0.0) -> Optimizer:
 
     def update(grad, state, x):
         H = hessian(x)
-        if not chk.is_zero(damping):
+        if not is_zero(damping):
             # an array of dampings has the shape of a batch of runs, (..., 1) against x (..., d)
             delta = damping if np.ndim(damping) == 0 else damping[..., None]
             H = H + delta * _eye(H.shape[-1], H)
-        return -chk.lr_at(lr, state.t) * _solve(H, grad), NewtonState(state.t + 1)
+        return -lr_at(lr, state.t) * _solve(H, grad), NewtonState(state.t + 1)
 
-    return Optimizer(init, update, name="newton", hyperparams=dict(lr=lr, damping=damping))
+    return Optimizer(init, update, name="newton", hyperparams=dict(objective=objective, lr=lr, damping=damping))
 
 
 class LineSearchState(NamedTuple):
@@ -143,4 +139,4 @@ def line_search(objective, method="armijo", alpha0=1.0, shrink=0.5, c=1e-4, max_
         return -alpha[..., None] * grad, LineSearchState(state.t + 1, alpha)
 
     return Optimizer(init, update, name="line_search", hyperparams=dict(
-        method=method, alpha0=alpha0, shrink=shrink, c=c))
+        objective=objective, method=method, alpha0=alpha0, shrink=shrink, c=c, max_backtracks=max_backtracks))

@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, needs, zeros_like
+from .base import Optimizer, is_zero, lr_at, needs, torch_prologue, zeros_like
 
 
 class SGDState(NamedTuple):
     t: int  #: updates done so far
-    momentum_buffer: Any  #: b; ``None`` when momentum is 0
+    b: Any  #: b, the momentum buffer; ``None`` when momentum is 0 (torch: ``momentum_buffer``)
 
 
-def sgd(lr=1e-3, momentum=0, dampening=0, nesterov=False, weight_decay=0, maximize=False) -> Optimizer:
+_NESTEROV = "Nesterov momentum requires a momentum and zero dampening"
+
+
+def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False) -> Optimizer:
     r"""Stochastic gradient descent with momentum, exactly as torch.optim.SGD.
 
     .. math::
@@ -39,29 +42,28 @@ def sgd(lr=1e-3, momentum=0, dampening=0, nesterov=False, weight_decay=0, maximi
     chk.learning_rate(lr)
     chk.nonnegative(momentum, "Invalid momentum value: {}")
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    use_momentum = not chk.is_zero(momentum)
-    if nesterov and (not use_momentum or not chk.is_zero(dampening) or chk._bad(momentum, lambda a: a <= 0)):
-        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-    decay = not chk.is_zero(weight_decay)
+    if nesterov:
+        chk.satisfies(momentum, lambda a: a > 0, _NESTEROV)
+        chk.satisfies(dampening, lambda a: a == 0, _NESTEROV)
+    use_momentum = not is_zero(momentum)
+    prologue = torch_prologue(maximize, weight_decay)
 
     def init(x):
-        return SGDState(t=0, momentum_buffer=zeros_like(x) if use_momentum else None)
+        return SGDState(t=0, b=zeros_like(x) if use_momentum else None)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        buf = state.momentum_buffer
+        g, _ = prologue(grad, x)
+        b = state.b
         if use_momentum:
-            buf = g if state.t == 0 else momentum * buf + (1 - dampening) * g
-            d = g + momentum * buf if nesterov else buf
+            b = g if state.t == 0 else momentum * b + (1 - dampening) * g
+            d = g + momentum * b if nesterov else b
         else:
             d = g
-        return -chk.lr_at(lr, state.t) * d, SGDState(state.t + 1, buf)
+        return -lr_at(lr, state.t) * d, SGDState(state.t + 1, b)
 
     return Optimizer(init, update, name="sgd", hyperparams=dict(
-        lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-        weight_decay=weight_decay, maximize=maximize))
+        lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+        maximize=maximize))
 
 
 class VelocityState(NamedTuple):
@@ -95,7 +97,7 @@ def momentum(lr=0.1, beta=0.9) -> Optimizer:
         return VelocityState(0, zeros_like(x))
 
     def update(grad, state, x):
-        v = beta * state.v - chk.lr_at(lr, state.t) * grad
+        v = beta * state.v - lr_at(lr, state.t) * grad
         return v, VelocityState(state.t + 1, v)
 
     return Optimizer(init, update, name="momentum", hyperparams=dict(lr=lr, beta=beta))
@@ -115,7 +117,7 @@ def ema_momentum(lr=0.1, rho=0.9) -> Optimizer:
         return VelocityState(0, zeros_like(x))
 
     def update(grad, state, x):
-        v = rho * state.v - (1 - rho) * chk.lr_at(lr, state.t) * grad
+        v = rho * state.v - (1 - rho) * lr_at(lr, state.t) * grad
         return v, VelocityState(state.t + 1, v)
 
     return Optimizer(init, update, name="ema_momentum", hyperparams=dict(lr=lr, rho=rho))
@@ -137,7 +139,7 @@ def heavy_ball(lr=0.1, beta=0.9) -> Optimizer:
 
     def update(grad, state, x):
         v = -grad + beta * state.v
-        return chk.lr_at(lr, state.t) * v, VelocityState(state.t + 1, v)
+        return lr_at(lr, state.t) * v, VelocityState(state.t + 1, v)
 
     return Optimizer(init, update, name="heavy_ball", hyperparams=dict(lr=lr, beta=beta))
 
@@ -164,10 +166,10 @@ def nesterov(objective, lr=0.1, beta=0.9) -> Optimizer:
         return VelocityState(0, zeros_like(x))
 
     def update(grad, state, x):
-        v = beta * state.v - chk.lr_at(lr, state.t) * grad_fn(x + beta * state.v)
+        v = beta * state.v - lr_at(lr, state.t) * grad_fn(x + beta * state.v)
         return v, VelocityState(state.t + 1, v)
 
-    return Optimizer(init, update, name="nesterov", hyperparams=dict(lr=lr, beta=beta))
+    return Optimizer(init, update, name="nesterov", hyperparams=dict(objective=objective, lr=lr, beta=beta))
 
 
 class HistoryState(NamedTuple):
@@ -189,7 +191,7 @@ def sgd_history(lr=0.1, tau=0.05) -> Optimizer:
         return HistoryState(0, zeros_like(x))
 
     def update(grad, state, x):
-        step = -(chk.lr_at(lr, state.t) * grad + tau * state.g_prev)
+        step = -(lr_at(lr, state.t) * grad + tau * state.g_prev)
         return step, HistoryState(state.t + 1, grad)
 
     return Optimizer(init, update, name="sgd_history", hyperparams=dict(lr=lr, tau=tau))
