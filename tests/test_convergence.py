@@ -29,6 +29,8 @@ def quad_rules(steps):
         "adagrad_lecture": descent.adagrad_lecture(lr=0.5), "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(0.03)),
         "adam_lecture": descent.adam_lecture(lr=cos(0.05)), "newton": descent.newton(QUAD),
         "line_search": descent.line_search(QUAD, method="exact"),
+        "rprop": descent.rprop(lr=0.1, step_sizes=(1e-12, 1.0)), "adamax": descent.adamax(lr=cos(0.1)),
+        "asgd": descent.asgd(lr=0.1, lambd=0.0, t0=100),
     }
 
 
@@ -47,6 +49,9 @@ def rosen_rules(steps):
         "sgd_history": descent.sgd_history(lr=2e-3, tau=5e-4), "adagrad_lecture": descent.adagrad_lecture(lr=1.0),
         "rmsprop_lecture": descent.rmsprop_lecture(lr=cos(3e-3)), "adam_lecture": descent.adam_lecture(lr=0.03),
         "newton": descent.newton(ROSEN), "line_search": descent.line_search(ROSEN, method="armijo"),
+        "rprop": descent.rprop(lr=1e-3), "adamax": descent.adamax(lr=0.02),
+        # lambd = 0: torch's lambd also pulls x towards 0 (an L2 term), away from (1, 1)
+        "asgd": descent.asgd(lr=2e-3, lambd=0.0),
     }
 
 

@@ -26,6 +26,11 @@ BAD = {
     "NAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1),
               dict(momentum_decay=-0.2)],
     "RAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
+    "Rprop": [dict(lr=-1), dict(etas=(1.5, 1.2)), dict(etas=(0.0, 1.2)), dict(etas=(0.5, 1.0)), dict(etas=(0.5, 0.9)),
+              dict(etas=(-0.5, 2))],
+    "Adamax": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(betas=(-0.1, 0.9)),
+               dict(weight_decay=-1)],
+    "ASGD": [dict(lr=-1), dict(lr=-1e-3), dict(weight_decay=-1), dict(weight_decay=-0.5)],
 }
 BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
 
@@ -55,6 +60,9 @@ ALL_BAD = {
     "AdamW": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
     "NAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1, momentum_decay=-1),
     "RAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "Rprop": dict(lr=-1, etas=(-1.0, 0.5)),
+    "Adamax": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "ASGD": dict(lr=-1, weight_decay=-1),
 }
 
 
@@ -63,7 +71,7 @@ CULPRITS = {
     "Nesterov": "nesterov", "Invalid lr_decay value": "lr_decay", "Invalid epsilon value": "eps",
     "Invalid initial_accumulator_value value": "initial_accumulator_value", "Invalid alpha value": "alpha",
     "Invalid rho value": "rho", "Invalid beta parameter at index 0": "betas0", "Invalid beta parameter at index 1": "betas1",
-    "Invalid momentum_decay value": "momentum_decay",
+    "Invalid momentum_decay value": "momentum_decay", "Invalid eta values": "etas",
 }
 
 
@@ -113,6 +121,8 @@ def test_messages_by_hand(name, kwargs, message):
     ("SGD", dict(momentum=1.5)), ("SGD", dict(momentum=0.9, dampening=-3)), ("SGD", dict(lr=0)),
     ("RMSprop", dict(alpha=1.5)), ("Adadelta", dict(rho=1.0)), ("Adadelta", dict(rho=0.0)),
     ("Adam", dict(betas=(0.0, 0.0))), ("Adagrad", dict(eps=0)), ("NAdam", dict(momentum_decay=0)),
+    ("Rprop", dict(step_sizes=(50, 1e-6))), ("Rprop", dict(etas=(0.999, 1.001), lr=0)), ("Adamax", dict(betas=(0.0, 0.0))),
+    ("ASGD", dict(lambd=-1.0, alpha=-2.0, t0=-5)), ("ASGD", dict(lr=0)),
 ])
 def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
     p = f64.zeros(2, requires_grad=True)
@@ -265,8 +275,9 @@ def test_nan_lr_rejected_though_torch_accepts_it(f64):
     """torch tests ``lr < 0``, which NaN passes; a NaN rate would silently poison a run."""
     p = f64.zeros(2, requires_grad=True)
     f64.optim.SGD([p], lr=math.nan)
-    for rule in descent.TORCH_TWINS.values():
-        raises_naming(lambda: rule(lr=math.nan), "Invalid learning rate: nan")
+    for name, rule in descent.TORCH_TWINS.items():
+        args = (F.rosenbrock(),) if name == "LBFGS" else ()
+        raises_naming(lambda: rule(*args, lr=math.nan), torch_message(f64, name, dict(lr=-1.0)).replace("-1.0", "nan"))
 
 
 def test_schedule_t_checks():

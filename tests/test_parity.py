@@ -30,13 +30,42 @@ B = _rng.standard_normal(5)
 X0 = np.array([1.5, -2.0, 0.7, 3.0, -0.4])
 
 
+class Problem:
+    """The same kind of objective for a parameter of any shape: ``v`` is ``x`` flattened,
+    :math:`f = \\tfrac12 v^\\top A v - b^\\top v + 0.3 \\sum \\sin v` with A positive definite.
+    Shape (5,) is the problem above; a matrix shape serves Adafactor and Muon."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        n = int(np.prod(self.shape))
+        if self.shape == (5,):
+            self.A, self.b, self.x0 = A, B, X0
+        else:
+            rng = np.random.default_rng(n)
+            Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+            self.A = (Q * np.linspace(0.5, 2.0, n)) @ Q.T
+            self.A = (self.A + self.A.T) / 2
+            self.b = rng.standard_normal(n)
+            self.x0 = rng.uniform(-2.0, 3.0, self.shape)
+
+    def grad(self, x):
+        v = x.reshape(-1)
+        return (self.A @ v - self.b + 0.3 * np.cos(v)).reshape(x.shape)
+
+    def loss(self, torch, p):
+        v = p.reshape(-1)
+        return 0.5 * v @ torch.as_tensor(self.A) @ v - torch.as_tensor(self.b) @ v + 0.3 * torch.sin(v).sum()
+
+
+VECTOR = Problem((5,))
+
+
 def grad_np(x):
-    return A @ x - B + 0.3 * np.cos(x)
+    return VECTOR.grad(x)
 
 
 def loss_torch(torch, p):
-    At, Bt = torch.as_tensor(A), torch.as_tensor(B)
-    return 0.5 * p @ At @ p - Bt @ p + 0.3 * torch.sin(p).sum()
+    return VECTOR.loss(torch, p)
 
 
 CONFIGS = {
@@ -78,7 +107,26 @@ CONFIGS = {
         {}, dict(lr=0.01), dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
         dict(lr=0.01, betas=(0.9, 0.99)), dict(lr=0.01, maximize=True), dict(lr=0.05, betas=(0.8, 0.9), eps=1e-3),
     ],
+    "Rprop": [
+        {}, dict(lr=0.05), dict(lr=0.1, etas=(0.3, 1.5)), dict(lr=0.01, step_sizes=(1e-3, 0.2)),
+        dict(lr=0.02, maximize=True), dict(lr=0.5, etas=(0.5, 1.01), step_sizes=(0.01, 1.0)),
+    ],
+    "Adamax": [
+        {}, dict(lr=0.01), dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, maximize=True),
+        dict(lr=0.05, betas=(0.5, 0.9), eps=1e-3), dict(lr=0.01, betas=(0.0, 0.0)),
+        dict(lr=0.02, weight_decay=0.2, maximize=True),
+    ],
+    "ASGD": [
+        {}, dict(lr=0.05), dict(lr=0.05, t0=10), dict(lr=0.05, t0=0, lambd=0.01, alpha=0.5),
+        dict(lr=0.02, weight_decay=0.1, t0=30), dict(lr=0.02, maximize=True, t0=5),
+        dict(lr=0.1, lambd=0.5, alpha=1.0, t0=50.5),
+    ],
 }
+
+#: run by their own harness (a matrix parameter, a closure, sparse gradients): see
+#: tests/test_parity_matrix.py, tests/test_lbfgs.py, tests/test_sparse_adam.py
+OWN_HARNESS = {"Muon", "LBFGS", "SparseAdam"}
+RUN_PAIR_TWINS = [n for n in descent.TORCH_TWINS if n not in OWN_HARNESS]
 
 CASES = [pytest.param(name, kw, id=f"{name}-{i}") for name, kws in CONFIGS.items() for i, kw in enumerate(kws)]
 
@@ -108,24 +156,29 @@ def compare_state(ours, theirs, where, tol=TOL):
     assert set(theirs) <= used, f"{where}: torch state {sorted(set(theirs) - used)} not checked"
 
 
-def run_pair(torch, name, kwargs, lr_schedule=None, torch_scheduler=None, steps=STEPS, reset=True, tol=TOL):
+def run_pair(torch, name, kwargs, lr_schedule=None, torch_scheduler=None, steps=STEPS, reset=True, tol=TOL,
+             shape=(5,), torch_step=None):
+    """Our rule and torch's class side by side for ``steps`` steps on :class:`Problem` of
+    ``shape``; iterates and state compared after every step.  ``torch_step(topt)`` replaces
+    ``topt.step()`` (Muon's float64 reference)."""
+    problem = Problem(shape)
     ours_kwargs = dict(kwargs)
     if lr_schedule is not None:
         ours_kwargs["lr"] = lr_schedule
     opt = descent.TORCH_TWINS[name](**ours_kwargs)
-    x = X0.copy()
+    x = problem.x0.copy()
     state = opt.init(x)
 
-    p = torch.tensor(X0, dtype=torch.float64, requires_grad=True)
+    p = torch.tensor(problem.x0, dtype=torch.float64, requires_grad=True)
     topt = getattr(torch.optim, name)([p], **kwargs)
     sched = torch_scheduler(topt) if torch_scheduler is not None else None
     worst = 0.0
     for k in range(1, steps + 1):
-        step, state = opt.update(grad_np(x), state, x)
+        step, state = opt.update(problem.grad(x), state, x)
         x = x + step
         topt.zero_grad()
-        loss_torch(torch, p).backward()
-        topt.step()
+        problem.loss(torch, p).backward()
+        topt.step() if torch_step is None else torch_step(topt)
         if sched is not None:
             sched.step()
         where = f"{name}{kwargs} step {k}"
@@ -186,6 +239,8 @@ SCHEDULED_CONFIGS = {
     "RMSprop": dict(lr=1e-2, momentum=0.5, centered=True), "Adadelta": dict(lr=0.8, weight_decay=0.1),
     "Adam": dict(lr=0.05, amsgrad=True), "AdamW": dict(lr=0.05, weight_decay=0.2),
     "NAdam": dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam": dict(lr=0.05, weight_decay=0.1),
+    # Rprop reads lr once, for its initial step sizes: the schedule's first value is what counts
+    "Rprop": dict(lr=0.05), "Adamax": dict(lr=0.05, weight_decay=0.1), "ASGD": dict(lr=0.05, t0=20, lambd=0.01),
 }
 
 
@@ -248,7 +303,13 @@ POSITIONAL_VALUES = {
     "RMSprop": (0.02, 0.9, 1e-6, 1e-4, 0.5, True), "Adadelta": (0.5, 0.8, 1e-5, 1e-4),
     "Adam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True), "AdamW": (0.01, (0.8, 0.99), 1e-6, 1e-3, True),
     "NAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, 5e-3, True), "RAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True),
+    "Rprop": (0.05, (0.4, 1.3), (1e-4, 1.0)), "Adamax": (0.01, (0.8, 0.99), 1e-6, 1e-4),
+    "ASGD": (0.05, 1e-3, 0.6, 10.0, 1e-4),
 }
+
+
+def test_every_twin_has_positional_values():
+    assert set(POSITIONAL_VALUES) == set(descent.TORCH_TWINS)
 
 
 @pytest.mark.parametrize("name", list(POSITIONAL_VALUES))
@@ -262,7 +323,8 @@ def test_positional_call_binds_as_in_torch(f64, name):
     group = getattr(f64.optim, name)([p], *args).param_groups[0]
     for k in torch_positional(f64, name):
         assert opt.hyperparams[k] == group[k], f"{name}.{k}: ours {opt.hyperparams[k]!r}, torch {group[k]!r}"
-    run_pair(f64, name, dict(zip(torch_positional(f64, name), args, strict=True)), steps=20)
+    if name not in OWN_HARNESS:
+        run_pair(f64, name, dict(zip(torch_positional(f64, name), args, strict=True)), steps=20)
 
 
 FAMILIES = ("sgd", "adaptive", "adam", "second_order")
@@ -297,20 +359,22 @@ def test_state_keys_of_a_foreign_state_keep_their_names():
 
 def test_default_construction_matches_torch_defaults(f64):
     """A rule built with no arguments steps like torch built with no arguments (defaults used)."""
-    for name in descent.TORCH_TWINS:
+    for name in RUN_PAIR_TWINS:
         run_pair(f64, name, {}, steps=5)
 
 
 def test_twins_are_the_public_rules():
     expected = {"SGD": descent.sgd, "Adagrad": descent.adagrad, "RMSprop": descent.rmsprop,
                 "Adadelta": descent.adadelta, "Adam": descent.adam, "AdamW": descent.adamw,
-                "NAdam": descent.nadam, "RAdam": descent.radam}
+                "NAdam": descent.nadam, "RAdam": descent.radam, "Rprop": descent.rprop,
+                "Adamax": descent.adamax, "ASGD": descent.asgd}
     assert descent.TORCH_TWINS == expected
 
 
 @pytest.mark.parametrize(("name", "kwargs"), [
     ("SGD", dict(lr=0.02, momentum=0.9, nesterov=True)), ("Adam", dict(lr=0.01, amsgrad=True)),
     ("RMSprop", dict(centered=True, momentum=0.5)), ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.05)), ("Adamax", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
 ])
 def test_rules_run_on_torch_tensors(f64, name, kwargs):
     """The same rule code runs on torch tensors and gives torch's trajectory."""
@@ -331,10 +395,10 @@ def test_rules_run_on_torch_tensors(f64, name, kwargs):
     np.testing.assert_allclose(x.numpy(), p.detach().numpy(), **TOL)
 
 
-@pytest.mark.parametrize("name", list(descent.TORCH_TWINS))
+@pytest.mark.parametrize("name", RUN_PAIR_TWINS)
 def test_zero_gradient_is_a_no_op_like_torch(f64, name):
-    """torch's test_step_is_noop_for_zero_grads: with weight_decay 0 a zero gradient moves nothing."""
-    kwargs = {"weight_decay": 0.0} if name == "AdamW" else {}
+    """torch's test_step_is_noop_for_zero_grads: with no weight decay a zero gradient moves nothing."""
+    kwargs = {"AdamW": {"weight_decay": 0.0}, "ASGD": {"lambd": 0.0}}.get(name, {})
     opt = descent.TORCH_TWINS[name](lr=0.1, **kwargs)
     x = X0.copy()
     state = opt.init(x)

@@ -11,7 +11,7 @@ from descent import functions as F
 from descent import schedules as S
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_parity import run_pair
+from test_parity import RUN_PAIR_TWINS, run_pair
 
 FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SOME = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -24,10 +24,21 @@ def unit(lo=0.0, hi=1.0):
 @st.composite
 def twin_configs(draw):
     """A torch twin and a random valid set of its hyperparameters."""
-    name = draw(st.sampled_from(list(descent.TORCH_TWINS)))
+    name = draw(st.sampled_from(RUN_PAIR_TWINS))
     wd = draw(st.sampled_from([0.0, draw(unit(0.0, 0.5))]))
     kw = dict(weight_decay=wd, maximize=draw(st.booleans()))
-    if name == "SGD":
+    if name == "Rprop":
+        del kw["weight_decay"]
+        lo = draw(unit(1e-6, 1e-2))
+        kw.update(lr=draw(unit(1e-4, 0.2)), etas=(draw(unit(0.05, 0.95)), draw(unit(1.01, 2.0))),
+                  step_sizes=(lo, draw(unit(lo, 5.0))))
+    elif name == "ASGD":
+        kw.update(lr=draw(unit(0.0, 0.1)), lambd=draw(unit(0.0, 0.1)), alpha=draw(unit(0.0, 1.0)),
+                  t0=draw(st.sampled_from([0.0, 5.0, 12.5, 1e6])))
+    elif name == "Adamax":
+        kw.update(lr=draw(unit(0.0, 0.1)), betas=(draw(unit(0.0, 0.99)), draw(unit(0.0, 0.9999))),
+                  eps=draw(unit(1e-10, 1e-2)))
+    elif name == "SGD":
         nesterov = draw(st.booleans())
         momentum = draw(unit(0.05, 0.99)) if nesterov else draw(st.sampled_from([0.0, draw(unit(0.0, 0.99))]))
         kw.update(lr=draw(unit(0.0, 0.05)), momentum=momentum, nesterov=nesterov,
@@ -92,7 +103,8 @@ def test_maximize_f_is_minimize_minus_f(config, x0):
 
 
 @SOME
-@given(st.sampled_from(["sgd", "adagrad", "rmsprop", "adam", "nadam", "radam", "momentum", "adam_lecture"]),
+@given(st.sampled_from(["sgd", "adagrad", "rmsprop", "adam", "nadam", "radam", "momentum", "adam_lecture",
+                        "rprop", "adamax", "asgd"]),
        st.lists(unit(1e-4, 1e-2), min_size=3, max_size=3),
        st.lists(st.tuples(unit(-2.0, 2.0), unit(-1.0, 3.0)), min_size=2, max_size=2))
 def test_batch_equals_loop_of_single_runs(rule, lrs, starts):

@@ -1,8 +1,8 @@
-"""Adam and its relatives: AdamW, NAdam, RAdam, and the lecture forms of Adam.
+"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, and the lecture forms of Adam.
 
-``adam``, ``adamw``, ``nadam`` and ``radam`` are torch.optim's classes exactly (float64,
-every step).  ``adam_lecture`` gives the forms the decks print: no bias correction,
-the first moment corrected only, and epsilon inside the root.
+``adam``, ``adamw``, ``nadam``, ``radam`` and ``adamax`` are torch.optim's classes exactly
+(float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
+correction, the first moment corrected only, and epsilon inside the root.
 """
 
 from __future__ import annotations
@@ -209,6 +209,51 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
     return Optimizer(init, update, name="radam", hyperparams=dict(
         lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+
+class AdamaxState(NamedTuple):
+    t: int  #: updates done so far
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    u: Any  #: u, the exponentially weighted infinity norm of the gradients (torch: ``exp_inf``)
+
+
+def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False) -> Optimizer:
+    r"""Adamax (Kingma & Ba 2015, section 7.1) as torch.optim.Adamax: Adam with the
+    :math:`L^\infty` norm in place of the :math:`L^2` one.
+
+    .. math::
+        g &\leftarrow \pm g + \lambda x, \qquad m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+        u_t = \max(\beta_2 u_{t-1},\ |g_t| + \epsilon) \\
+        x &\leftarrow x - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}
+
+    :math:`u_t` is the limit :math:`p \to \infty` of
+    :math:`\bigl((1-\beta_2^p)\sum_i \beta_2^{p(t-i)} |g_i|^p\bigr)^{1/p}`, up to the factor
+    :math:`(1-\beta_2^p)^{1/p} \to 1`: a decaying maximum of past gradient sizes, which needs no
+    bias correction.
+
+    Note:
+        torch adds :math:`\epsilon` inside the maximum (the paper has
+        :math:`u_t = \max(\beta_2 u_{t-1}, |g_t|)` and no :math:`\epsilon`), so
+        :math:`u_t \ge \epsilon` and a zero gradient never divides by zero.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    prologue = torch_prologue(maximize, weight_decay)
+
+    def init(x):
+        return AdamaxState(0, zeros_like(x), zeros_like(x))
+
+    def update(grad, state, x):
+        t = state.t + 1
+        g, _ = prologue(grad, x)
+        m = state.m + (1 - beta1) * (g - state.m)
+        u = maximum(beta2 * state.u, abs(g) + eps)
+        return -(lr_at(lr, state.t) / (1 - beta1 ** t)) * (m / u), AdamaxState(t, m, u)
+
+    return Optimizer(init, update, name="adamax", hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
 
 _CORRECTIONS = ("none", "first", "both")

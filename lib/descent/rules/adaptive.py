@@ -1,7 +1,7 @@
-"""Per-coordinate learning rates: Adagrad, RMSProp, AdaDelta.
+"""Per-coordinate learning rates: Rprop, Adagrad, RMSProp, AdaDelta.
 
-``adagrad``, ``rmsprop`` and ``adadelta`` are torch.optim's classes exactly.  The
-``*_lecture`` forms put epsilon inside the square root and start the accumulator at
+``rprop``, ``adagrad``, ``rmsprop`` and ``adadelta`` are torch.optim's classes exactly.
+The ``*_lecture`` forms put epsilon inside the square root and start the accumulator at
 ``s0``, as deck 001 does its worked examples.
 """
 
@@ -10,7 +10,61 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, is_zero, lr_at, torch_prologue, zeros_like
+from .base import Optimizer, is_zero, lr_at, namespace, torch_prologue, zeros_like
+
+
+class RpropState(NamedTuple):
+    t: int  #: updates done so far
+    g_prev: Any  #: g_{t-1}, the previous gradient, 0 where its sign had flipped (torch: ``prev``)
+    eta: Any  #: \eta_t, the step size of every weight (torch: ``step_size``)
+
+
+def rprop(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False) -> Optimizer:
+    r"""Rprop (Riedmiller & Braun 1993) as torch.optim.Rprop: every weight has its own step
+    size, which grows while its gradient keeps its sign and shrinks when the sign flips;
+    the step uses the gradient's sign only, never its size.
+
+    .. math::
+        s &= \operatorname{sign}(g_t\, g_{t-1}), \qquad
+        \eta_t = \operatorname{clip}\bigl(\eta_{t-1} \cdot
+            \begin{cases} \eta_+ & s > 0 \\ \eta_- & s < 0 \\ 1 & s = 0 \end{cases},
+            \ \Gamma_{\min},\ \Gamma_{\max}\bigr) \\
+        g_t &\leftarrow 0 \ \text{where}\ s < 0, \qquad
+        x \leftarrow x - \eta_t \operatorname{sign}(g_t)
+
+    with ``etas`` :math:`= (\eta_-, \eta_+)`, ``step_sizes`` :math:`= (\Gamma_{\min},
+    \Gamma_{\max})`, :math:`\eta_0 =` ``lr`` and :math:`g_0 = 0`.
+
+    Note:
+        ``lr`` is only the initial step size :math:`\eta_0`: torch reads ``group["lr"]`` once,
+        when it creates the state, so a schedule changes nothing after the first update (this
+        rule reads ``lr`` at ``t = 0``).  Where the sign flips torch stores a zero gradient:
+        that weight does not move now and the next update sees :math:`s = 0` (step size kept),
+        the variant Igel & Hüsken (2000) call Rprop⁻; the paper's Rprop⁺ also undoes the last
+        step.  A full-batch method: with minibatch noise the signs flip at random, which is
+        what RMSProp was built to fix.
+    """
+    chk.learning_rate(lr)
+    eta_minus, eta_plus = chk.pair(etas, "etas", "(etaminus, etaplus)")
+    bad_etas = f"Invalid eta values: {eta_minus}, {eta_plus}".replace("{", "{{").replace("}", "}}")
+    chk.satisfies(eta_minus, lambda a: (a > 0) & (a < 1), bad_etas)
+    chk.satisfies(eta_plus, lambda a: a > 1, bad_etas)
+    eta_min, eta_max = chk.pair(step_sizes, "step_sizes", "(min, max)")
+    prologue = torch_prologue(maximize)
+
+    def init(x):
+        return RpropState(0, zeros_like(x), zeros_like(x) + lr_at(lr, 0))
+
+    def update(grad, state, x):
+        g, _ = prologue(grad, x)
+        xp = namespace(g)
+        s = xp.sign(g * state.g_prev)
+        eta = xp.clip(state.eta * xp.where(s > 0, eta_plus, xp.where(s < 0, eta_minus, 1.0)), eta_min, eta_max)
+        g = xp.where(s < 0, 0.0, g)
+        return -xp.sign(g) * eta, RpropState(state.t + 1, g, eta)
+
+    return Optimizer(init, update, name="rprop", hyperparams=dict(
+        lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
 
 
 class AdagradState(NamedTuple):

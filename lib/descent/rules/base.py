@@ -152,7 +152,7 @@ def needs(objective, *names):
 
 #: The one table from a rule's state fields to torch.optim's state keys, per state class,
 #: where the two names differ.  ``t`` (updates done) is torch's ``step`` in every class;
-#: a field not listed keeps its name (NAdam's ``mu_product``).
+#: a field not listed keeps its name (NAdam's ``mu_product``, ASGD's ``eta`` and ``mu``).
 _TORCH_KEYS = {
     "SGDState": {"b": "momentum_buffer"},
     "AdagradState": {"s": "sum"},
@@ -161,6 +161,9 @@ _TORCH_KEYS = {
     "AdamState": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
     "NAdamState": {"m": "exp_avg", "v": "exp_avg_sq"},
     "RAdamState": {"m": "exp_avg", "v": "exp_avg_sq"},
+    "AdamaxState": {"m": "exp_avg", "u": "exp_inf"},
+    "RpropState": {"g_prev": "prev", "eta": "step_size"},
+    "ASGDState": {"x_bar": "ax"},
 }
 
 

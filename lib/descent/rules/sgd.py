@@ -1,7 +1,8 @@
-"""Gradient descent and the momentum family.
+"""Gradient descent, its averaged form, and the momentum family.
 
-``sgd`` is torch.optim.SGD exactly.  The other factories are the forms the lecture decks
-write; each docstring says when it coincides with ``sgd`` and when it does not.
+``sgd`` and ``asgd`` are torch.optim.SGD and ASGD exactly.  The other factories are the
+forms the lecture decks write; each docstring says when it coincides with ``sgd`` and
+when it does not.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, is_zero, lr_at, needs, torch_prologue, zeros_like
+from .base import Optimizer, is_zero, lr_at, maximum, needs, torch_prologue, zeros_like
 
 
 class SGDState(NamedTuple):
@@ -64,6 +65,61 @@ def sgd(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, max
     return Optimizer(init, update, name="sgd", hyperparams=dict(
         lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
         maximize=maximize))
+
+
+class ASGDState(NamedTuple):
+    t: int  #: updates done so far
+    eta: Any  #: \eta_t, the step size of the next update (torch: ``eta``)
+    mu: Any  #: \mu_t, the averaging weight of the next update (torch: ``mu``)
+    x_bar: Any  #: \bar x_t, the Polyak–Ruppert average of the iterates (torch: ``ax``)
+
+
+def asgd(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *, maximize=False) -> Optimizer:
+    r"""Averaged SGD (Polyak & Juditsky 1992; Bottou 2012's form) as torch.optim.ASGD.
+
+    .. math::
+        g &\leftarrow \pm g + \lambda_{wd}\, x, \qquad
+        x_t = (1 - \lambda \eta_t)\, x_{t-1} - \eta_t g_t, \qquad
+        \bar x_t = \bar x_{t-1} + \mu_t (x_t - \bar x_{t-1}) \\
+        \eta_{t+1} &= \frac{\eta}{(1 + \lambda \eta t)^{\alpha}}, \qquad
+        \mu_{t+1} = \frac{1}{\max(1,\ t - t_0)}, \qquad \eta_1 = \eta,\ \mu_1 = 1
+
+    with ``lr`` :math:`=\eta`, ``lambd`` :math:`=\lambda`, ``alpha`` :math:`=\alpha`,
+    ``t0`` :math:`=t_0`, ``weight_decay`` :math:`=\lambda_{wd}`.  The iterate is SGD with a
+    slowly decaying rate; the *answer* is :math:`\bar x`, which equals :math:`x` up to update
+    :math:`t_0 + 2` and from then on is the mean of the iterates
+    :math:`x_{t_0+2}, \dots, x_t`.  Averaging cancels the noise that keeps constant-rate SGD's iterate on a
+    floor around the minimum.
+
+    Note:
+        The step (and so torch's parameters) moves :math:`x`; the average is only state,
+        ``state.x_bar`` (torch: ``optimizer.state[p]["ax"]``), to be read at the end.  With
+        the default ``t0 = 1e6`` no averaging happens in a short run.  :math:`\lambda` both
+        decays the rate and shrinks :math:`x` (Bottou's setting: :math:`\lambda` is the
+        L2 constant of the problem).  The rate of step :math:`t+1` uses the learning rate
+        of step :math:`t` (torch computes it at the end of step :math:`t`), so under a schedule
+        it lags by one step.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    prologue = torch_prologue(maximize, weight_decay)
+
+    def init(x):
+        return ASGDState(0, lr_at(lr, 0), 1.0, zeros_like(x))
+
+    def update(grad, state, x):
+        t = state.t + 1
+        g, _ = prologue(grad, x)
+        step = -(lambd * state.eta) * x - state.eta * g
+        x_new = x + step
+        x_bar = state.x_bar + state.mu * (x_new - state.x_bar)  # = x_new while mu = 1
+        lr_t = lr_at(lr, state.t)
+        eta = lr_t / (1 + lambd * lr_t * t) ** alpha
+        mu = 1 / maximum(1.0, t - t0)
+        return step, ASGDState(t, eta, mu, x_bar)
+
+    return Optimizer(init, update, name="asgd", hyperparams=dict(
+        lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize))
 
 
 class VelocityState(NamedTuple):
