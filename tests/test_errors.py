@@ -31,12 +31,20 @@ BAD = {
     "Adamax": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(betas=(-0.1, 0.9)),
                dict(weight_decay=-1)],
     "ASGD": [dict(lr=-1), dict(lr=-1e-3), dict(weight_decay=-1), dict(weight_decay=-0.5)],
+    "Adafactor": [dict(lr=-1), dict(beta2_decay=0.5), dict(eps=(-1e-3, 1e-3)), dict(eps=(None, -1.0)), dict(d=0.5),
+                  dict(weight_decay=-0.1)],
+    "Muon": [dict(lr=-1), dict(momentum=-0.1), dict(weight_decay=-1), dict(adjust_lr_fn="cosine")],
 }
 BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
 
 
+def twin(name, **kwargs):
+    """descent's twin of torch.optim.<name>; L-BFGS takes an objective first."""
+    return descent.TORCH_TWINS[name](*((F.rosenbrock(),) if name == "LBFGS" else ()), **kwargs)
+
+
 def torch_message(torch, name, kwargs):
-    p = torch.zeros(2, requires_grad=True)
+    p = torch.zeros((2, 2), requires_grad=True)  # a matrix: Muon takes nothing else
     with pytest.raises(ValueError) as info:
         getattr(torch.optim, name)([p], **kwargs)
     return str(info.value)
@@ -46,7 +54,7 @@ def torch_message(torch, name, kwargs):
 def test_same_message_as_torch(f64, name, kwargs):
     expected = torch_message(f64, name, kwargs)
     with pytest.raises(ValueError) as info:
-        descent.TORCH_TWINS[name](**kwargs)
+        twin(name, **kwargs)
     assert str(info.value) == expected
 
 
@@ -63,7 +71,12 @@ ALL_BAD = {
     "Rprop": dict(lr=-1, etas=(-1.0, 0.5)),
     "Adamax": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
     "ASGD": dict(lr=-1, weight_decay=-1),
+    "Adafactor": dict(lr=-1, beta2_decay=1.0, eps=(-1.0, -1.0), d=0.0, weight_decay=-1),
+    "Muon": dict(lr=-1, weight_decay=-1, momentum=-1, adjust_lr_fn="cosine"),
 }
+
+#: the arguments that are pairs, and a good value for each entry
+PAIRS = {"betas": (0.9, 0.999), "eps": (None, 1e-3)}
 
 
 CULPRITS = {
@@ -72,6 +85,10 @@ CULPRITS = {
     "Invalid initial_accumulator_value value": "initial_accumulator_value", "Invalid alpha value": "alpha",
     "Invalid rho value": "rho", "Invalid beta parameter at index 0": "betas0", "Invalid beta parameter at index 1": "betas1",
     "Invalid momentum_decay value": "momentum_decay", "Invalid eta values": "etas",
+    "Learning rate should be": "lr", "beta2_decay should be": "beta2_decay", "epsilon1 should be": "eps0",
+    "epsilon2 should be": "eps1", "Clipping threshold d": "d", "weight_decay should be": "weight_decay",
+    "momentum should be": "momentum", "weight decay should be": "weight_decay",
+    "Adjust learning rate function": "adjust_lr_fn",
 }
 
 
@@ -85,18 +102,19 @@ def test_checks_run_in_torchs_order(f64, name):
         except pytest.fail.Exception:
             break
         with pytest.raises(ValueError) as info:
-            descent.TORCH_TWINS[name](**kwargs)
+            twin(name, **kwargs)
         assert str(info.value) == expected, kwargs
         seen += 1
         culprit = next(arg for prefix, arg in CULPRITS.items() if expected.startswith(prefix))
-        if culprit == "betas0":
-            kwargs["betas"] = (0.9, kwargs["betas"][1])
-        elif culprit == "betas1":
-            kwargs["betas"] = (kwargs["betas"][0], 0.999)
+        if culprit[-1].isdigit():  # one entry of a pair: mend that entry only
+            pair, i = list(kwargs[culprit[:-1]]), int(culprit[-1])
+            pair[i] = PAIRS[culprit[:-1]][i]
+            kwargs[culprit[:-1]] = tuple(pair)
         else:
             kwargs.pop(culprit)
-    descent.TORCH_TWINS[name](**kwargs)  # what torch accepts, we accept
-    assert seen == len(ALL_BAD[name]) + ("betas" in ALL_BAD[name])  # each bad argument was torch's first complaint once
+    twin(name, **kwargs)  # what torch accepts, we accept
+    # each bad argument was torch's first complaint once (a pair twice)
+    assert seen == len(ALL_BAD[name]) + sum(k in PAIRS and isinstance(v, tuple) for k, v in ALL_BAD[name].items())
 
 
 @pytest.mark.parametrize(("name", "kwargs", "message"), [
@@ -113,7 +131,7 @@ def test_checks_run_in_torchs_order(f64, name):
 ])
 def test_messages_by_hand(name, kwargs, message):
     with pytest.raises(ValueError) as info:
-        descent.TORCH_TWINS[name](**kwargs)
+        twin(name, **kwargs)
     assert str(info.value) == message
 
 
@@ -123,14 +141,33 @@ def test_messages_by_hand(name, kwargs, message):
     ("Adam", dict(betas=(0.0, 0.0))), ("Adagrad", dict(eps=0)), ("NAdam", dict(momentum_decay=0)),
     ("Rprop", dict(step_sizes=(50, 1e-6))), ("Rprop", dict(etas=(0.999, 1.001), lr=0)), ("Adamax", dict(betas=(0.0, 0.0))),
     ("ASGD", dict(lambd=-1.0, alpha=-2.0, t0=-5)), ("ASGD", dict(lr=0)),
+    ("Adafactor", dict(eps=(0.0, 0.0), d=1.0, beta2_decay=0.0)), ("Adafactor", dict(lr=0, weight_decay=0.0)),
+    ("Muon", dict(momentum=1.5, adjust_lr_fn="original", weight_decay=0)), ("Muon", dict(ns_steps=0, nesterov=False)),
 ])
 def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
-    p = f64.zeros(2, requires_grad=True)
+    p = f64.zeros((2, 2), requires_grad=True)
     getattr(f64.optim, name)([p], **kwargs)  # torch accepts it ...
-    opt = descent.TORCH_TWINS[name](**kwargs)  # ... and so do we
+    opt = twin(name, **kwargs)  # ... and so do we
+    x = np.array([[0.3, 0.2], [-0.1, 0.4]])
     with np.errstate(invalid="ignore"):  # alpha > 1 makes the square average negative: NaN, as in torch
-        step, _ = opt.update(np.array([0.5, -1.0]), opt.init(np.zeros(2)), np.zeros(2))
-    assert step.shape == (2,)
+        step, _ = opt.update(np.array([[0.5, -1.0], [0.2, 0.7]]), opt.init(x), x)
+    assert step.shape == (2, 2)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(ns_steps=100), "Number of steps must be less than 100 for computational efficiency"),
+    (dict(ns_coefficients=(3.4, -4.7)), "Coefficients must be a tuple of exactly 3 values"),
+])
+def test_muon_step_time_errors_raised_when_built(f64, kwargs, message):
+    """torch.optim.Muon finds these at its first step; descent at once, with torch's words."""
+    p = f64.ones((2, 3), requires_grad=True)
+    opt = f64.optim.Muon([p], **kwargs)
+    p.grad = f64.ones((2, 3))
+    with pytest.raises(ValueError) as theirs:
+        opt.step()
+    with pytest.raises(ValueError) as ours:
+        descent.muon(**kwargs)
+    assert str(ours.value) == str(theirs.value) == message
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

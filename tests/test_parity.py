@@ -121,6 +121,11 @@ CONFIGS = {
         dict(lr=0.02, weight_decay=0.1, t0=30), dict(lr=0.02, maximize=True, t0=5),
         dict(lr=0.1, lambd=0.5, alpha=1.0, t0=50.5),
     ],
+    # the vector path (an unfactored second moment); tests/test_parity_matrix.py has the matrices
+    "Adafactor": [
+        {}, dict(lr=0.05), dict(lr=0.05, beta2_decay=-0.5), dict(lr=0.05, eps=(1e-3, 1e-3)), dict(lr=0.05, d=1.5),
+        dict(lr=0.05, weight_decay=0.1), dict(lr=0.05, maximize=True), dict(lr=0.2, eps=(None, 0.1), beta2_decay=0.0),
+    ],
 }
 
 #: run by their own harness (a matrix parameter, a closure, sparse gradients): see
@@ -213,9 +218,14 @@ def test_matches_torch_every_step(f64, name, kwargs):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_independent_runs_stay_together(f64, name):
     """Without compare-then-reset the two implementations drift apart only by rounding."""
+    # Adafactor's normalised step does not settle: it keeps bouncing around the minimum with a
+    # size set by RMS(x), and dU/dg = 1/sqrt(V) grows where V gets small, so rounding
+    # differences grow too (1e-15 at step 80, 1e-11 at 100, 1e-4 at 120 in {lr: 0.05});
+    # the every-step comparison above is the twin test, this one runs where it settles.
+    steps = 60 if name == "Adafactor" else STEPS
     for kwargs in CONFIGS[name][:3]:
-        _, worst = run_pair(f64, name, kwargs, reset=False, tol=dict(atol=1e-10, rtol=1e-10))
-        print(f"{name}{kwargs}: largest |x_ours - x_torch| over {STEPS} steps = {worst:.1e}")
+        _, worst = run_pair(f64, name, kwargs, reset=False, tol=dict(atol=1e-10, rtol=1e-10), steps=steps)
+        print(f"{name}{kwargs}: largest |x_ours - x_torch| over {steps} steps = {worst:.1e}")
 
 
 SCHEDULED = [
@@ -241,6 +251,7 @@ SCHEDULED_CONFIGS = {
     "NAdam": dict(lr=0.05, weight_decay=0.1, decoupled_weight_decay=True), "RAdam": dict(lr=0.05, weight_decay=0.1),
     # Rprop reads lr once, for its initial step sizes: the schedule's first value is what counts
     "Rprop": dict(lr=0.05), "Adamax": dict(lr=0.05, weight_decay=0.1), "ASGD": dict(lr=0.05, t0=20, lambd=0.01),
+    "Adafactor": dict(lr=0.05, weight_decay=0.1),
 }
 
 
@@ -304,7 +315,8 @@ POSITIONAL_VALUES = {
     "Adam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True), "AdamW": (0.01, (0.8, 0.99), 1e-6, 1e-3, True),
     "NAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, 5e-3, True), "RAdam": (0.01, (0.8, 0.99), 1e-6, 1e-4, True),
     "Rprop": (0.05, (0.4, 1.3), (1e-4, 1.0)), "Adamax": (0.01, (0.8, 0.99), 1e-6, 1e-4),
-    "ASGD": (0.05, 1e-3, 0.6, 10.0, 1e-4),
+    "ASGD": (0.05, 1e-3, 0.6, 10.0, 1e-4), "Adafactor": (0.05, -0.6, (1e-20, 2e-3), 1.5, 1e-3),
+    "Muon": (0.02, 0.05, 0.9, False, (3.0, -4.0, 2.0), 1e-6, 4, "match_rms_adamw"),
 }
 
 
@@ -319,7 +331,7 @@ def test_positional_call_binds_as_in_torch(f64, name):
     args = POSITIONAL_VALUES[name]
     assert len(args) == len(torch_positional(f64, name))
     opt = descent.TORCH_TWINS[name](*args)
-    p = f64.tensor(X0, requires_grad=True)
+    p = f64.zeros((3, 4), requires_grad=True)  # a matrix: every class takes one (Muon nothing else)
     group = getattr(f64.optim, name)([p], *args).param_groups[0]
     for k in torch_positional(f64, name):
         assert opt.hyperparams[k] == group[k], f"{name}.{k}: ours {opt.hyperparams[k]!r}, torch {group[k]!r}"
@@ -367,14 +379,14 @@ def test_twins_are_the_public_rules():
     expected = {"SGD": descent.sgd, "Adagrad": descent.adagrad, "RMSprop": descent.rmsprop,
                 "Adadelta": descent.adadelta, "Adam": descent.adam, "AdamW": descent.adamw,
                 "NAdam": descent.nadam, "RAdam": descent.radam, "Rprop": descent.rprop,
-                "Adamax": descent.adamax, "ASGD": descent.asgd}
+                "Adamax": descent.adamax, "ASGD": descent.asgd, "Adafactor": descent.adafactor, "Muon": descent.muon}
     assert descent.TORCH_TWINS == expected
 
 
 @pytest.mark.parametrize(("name", "kwargs"), [
     ("SGD", dict(lr=0.02, momentum=0.9, nesterov=True)), ("Adam", dict(lr=0.01, amsgrad=True)),
     ("RMSprop", dict(centered=True, momentum=0.5)), ("NAdam", dict(lr=0.01)), ("RAdam", dict(lr=0.01)),
-    ("Rprop", dict(lr=0.05)), ("Adamax", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)),
+    ("Rprop", dict(lr=0.05)), ("Adamax", dict(lr=0.01)), ("ASGD", dict(lr=0.05, t0=5)), ("Adafactor", dict(lr=0.05)),
 ])
 def test_rules_run_on_torch_tensors(f64, name, kwargs):
     """The same rule code runs on torch tensors and gives torch's trajectory."""

@@ -10,6 +10,7 @@ from .rules import (
     TORCH_TWINS,
     Optimizer,
     adadelta,
+    adafactor,
     adagrad,
     adagrad_lecture,
     adam,
@@ -22,6 +23,7 @@ from .rules import (
     heavy_ball,
     line_search,
     momentum,
+    muon,
     nadam,
     nesterov,
     newton,
@@ -39,7 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Optimizer", "TORCH_TWINS", "Trajectory", "run", "averages", "functions", "schedules",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd",
+    "rprop", "adamax", "asgd", "adafactor", "muon",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

@@ -23,23 +23,23 @@ Conventions, decided once for every rule:
   parameters (see :class:`~descent.rules.base.Optimizer`).
 """
 
-from .adam import adam, adam_lecture, adamax, adamw, nadam, radam
+from .adam import adafactor, adam, adam_lecture, adamax, adamw, nadam, radam
 from .adaptive import adadelta, adagrad, adagrad_lecture, rmsprop, rmsprop_lecture, rprop
 from .base import Optimizer
 from .second_order import line_search, newton
-from .sgd import asgd, ema_momentum, gd, heavy_ball, momentum, nesterov, sgd, sgd_history
+from .sgd import asgd, ema_momentum, gd, heavy_ball, momentum, muon, nesterov, sgd, sgd_history
 
 #: The rules with a torch.optim twin, by torch class name.
 TORCH_TWINS = {
     "SGD": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adadelta": adadelta,
     "Adam": adam, "AdamW": adamw, "NAdam": nadam, "RAdam": radam,
-    "Rprop": rprop, "Adamax": adamax, "ASGD": asgd,
+    "Rprop": rprop, "Adamax": adamax, "ASGD": asgd, "Adafactor": adafactor, "Muon": muon,
 }
 
 __all__ = [
     "Optimizer", "TORCH_TWINS",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd",
+    "rprop", "adamax", "asgd", "adafactor", "muon",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

@@ -1,12 +1,14 @@
-"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, and the lecture forms of Adam.
+"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, Adafactor, and the lecture forms
+of Adam.
 
-``adam``, ``adamw``, ``nadam``, ``radam`` and ``adamax`` are torch.optim's classes exactly
-(float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
+``adam``, ``adamw``, ``nadam``, ``radam``, ``adamax`` and ``adafactor`` are torch.optim's
+classes exactly (float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
 correction, the first moment corrected only, and epsilon inside the root.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -254,6 +256,90 @@ def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=Fa
 
     return Optimizer(init, update, name="adamax", hyperparams=dict(
         lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+
+def _rms(a) -> float:
+    r""":math:`\operatorname{RMS}(a) = \|a\|_2 / \sqrt{\text{number of entries}}`, a Python float (torch's ``.item()``)."""
+    return float(namespace(a).sum(a * a)) ** 0.5 / math.prod(np.shape(a)) ** 0.5
+
+
+class AdafactorState(NamedTuple):
+    t: int  #: updates done so far
+    r: Any  #: R_t, the row means of g^2, shape (..., n, 1) (x of 2 or more axes, else None; torch: ``row_var``)
+    c: Any  #: C_t, the column means of g^2, shape (..., 1, m) (else None; torch: ``col_var``)
+    v: Any  #: V_t, the second moment of a vector or a number x (else None; torch: ``variance``)
+
+
+def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *, maximize=False) -> Optimizer:
+    r"""Adafactor (Shazeer & Stern 2018) as torch.optim.Adafactor: Adam's second moment of a
+    matrix kept as its row and column means only (:math:`n + m` numbers instead of
+    :math:`nm`), no first moment, a step relative to the size of :math:`x`, and update
+    clipping.
+
+    .. math::
+        \hat\beta_t &= 1 - t^{\tau}, \qquad \rho_t = \min(\eta, 1/\sqrt t), \qquad
+        \alpha_t = \max(\epsilon_2, \operatorname{RMS}(x))\, \rho_t \\
+        \text{matrix: } R_t &= \hat\beta_t R_{t-1} + (1-\hat\beta_t) \operatorname{mean}_j g_{ij}^2, \quad
+        C_t = \hat\beta_t C_{t-1} + (1-\hat\beta_t) \operatorname{mean}_i g_{ij}^2, \quad
+        \hat V_t = \frac{R_t C_t}{\max(\operatorname{mean}_i R_t,\ \epsilon_1)} \\
+        \text{vector: } \hat V_t &= V_t = \hat\beta_t V_{t-1} + (1-\hat\beta_t)\, g_t^2 \\
+        U_t &= \frac{g_t}{\sqrt{\max(\hat V_t, \epsilon_1^2)}}, \qquad
+        x \leftarrow x - \eta\lambda x - \frac{\alpha_t}{\max(1, \operatorname{RMS}(U_t)/d)}\, U_t
+
+    with ``beta2_decay`` :math:`=\tau`, ``eps`` :math:`=(\epsilon_1, \epsilon_2)` (``None``:
+    the machine epsilon of x's dtype), ``d`` the clipping threshold, ``weight_decay``
+    :math:`=\lambda`; :math:`R_t C_t` is the outer product, the rank-one matrix whose row and
+    column means are those of :math:`g^2` (up to the factor the division restores).  A tensor of
+    more than two axes is factored over its last two, the others are a batch of matrices.
+
+    Note:
+        torch's :math:`\rho_t` caps the relative step with ``lr``, where the paper fixes
+        :math:`\min(10^{-2}, 1/\sqrt t)`; it clamps :math:`\hat V` at :math:`\epsilon_1^2` where the
+        paper adds :math:`\epsilon_1 = 10^{-30}`; its decay is decoupled (AdamW's
+        :math:`-\eta\lambda x`, applied after :math:`\alpha_t` is read from the undecayed
+        :math:`x`); and it has no first moment (the paper's :math:`\beta_1 = 0`).
+        :math:`\hat\beta_t` is the paper's :math:`\hat\beta_{2t}`; at :math:`t = 1` it is 0, so the
+        first statistics are those of :math:`g_1^2` alone.
+
+    ``elementwise=False``: the row and column statistics and both RMS values couple the
+    entries of ``x``, so ``x`` is one parameter in its own shape (never a flat buffer or a
+    batch of runs).
+    """
+    chk.learning_rate(lr, "Learning rate should be >= 0 but is: {}")
+    chk.satisfies(beta2_decay, lambda a: a <= 0, "beta2_decay should be <= 0 but is: {}")
+    eps1, eps2 = chk.pair(eps, "eps", "(eps1 or None, eps2)")
+    if eps1 is not None:
+        chk.nonnegative(eps1, "epsilon1 should be >= 0 but is: {}")
+    chk.nonnegative(eps2, "epsilon2 should be >= 0 but is: {}")
+    chk.satisfies(d, lambda a: a >= 1, "Clipping threshold d should be >= 1 but is: {}")
+    chk.nonnegative(weight_decay, "weight_decay should be >= 0 but is: {}")
+    prologue = torch_prologue(maximize, weight_decay, decoupled=True)
+
+    def init(x):
+        if len(getattr(x, "shape", ())) >= 2:
+            return AdafactorState(0, zeros_like(x[..., :1]), zeros_like(x[..., :1, :]), None)
+        return AdafactorState(0, None, None, zeros_like(x))
+
+    def update(grad, state, x):
+        t = state.t + 1
+        lr_t = lr_at(lr, state.t)
+        xp = namespace(x, grad)
+        e1 = xp.finfo(getattr(x, "dtype", float)).eps if eps1 is None else eps1
+        alpha = max(eps2, _rms(x)) * min(lr_t, 1 / t ** 0.5)
+        g, shrink = prologue(grad, x, lr_t)
+        w = t ** beta2_decay  # 1 - beta_hat_t, the weight of the new statistics
+        r, c, v = state.r, state.c, state.v
+        if v is None:
+            r = r + w * (xp.mean(g * g, axis=-1, keepdims=True) - r)
+            c = c + w * (xp.mean(g * g, axis=-2, keepdims=True) - c)
+            v_hat = (r @ c) / xp.clip(xp.mean(r, axis=-2, keepdims=True), min=e1)
+        else:
+            v_hat = v = v + w * (g * g - v)
+        u = g / xp.clip(v_hat, min=e1 * e1) ** 0.5
+        return shrink - alpha / max(1.0, _rms(u) / d) * u, AdafactorState(t, r, c, v)
+
+    return Optimizer(init, update, name="adafactor", elementwise=False, hyperparams=dict(
+        lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, maximize=maximize))
 
 
 _CORRECTIONS = ("none", "first", "both")

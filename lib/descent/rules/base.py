@@ -41,16 +41,19 @@ class Optimizer(_Pair):
     and one label per optimizer across the book; ``hyperparams`` records every argument
     the factory was called with (``repr`` shows them).
 
-    ``elementwise`` says how the rule may be applied to a model's parameters.  ``True``
-    (most rules): the update treats every entry of ``x`` on its own, given a few scalars
-    (the step count, the learning rate), so one call on a flat buffer that concatenates
-    many parameters (or on any slice of it) equals one call per parameter; and a batch of
-    runs along leading axes is one call.  ``False``: the rule needs each parameter as a
-    whole or in a special form, and must be called once per parameter tensor, with ``x``
-    that parameter in its own shape and never a batch of runs: its update couples the
-    entries of ``x`` (Adafactor's row and column statistics and its RMS, Muon's
-    Newton–Schulz on the matrix, L-BFGS's dot products and line search over the whole
-    vector) or its gradient is not a plain array (SparseAdam's :class:`SparseGrad`).
+    ``elementwise`` says how the rule may be applied to a model's parameters (the torch
+    adapter reads it).  ``True`` (most rules): the update treats every entry of ``x`` on its
+    own, given a few scalars (the step count, the learning rate), so one call on a flat
+    buffer that concatenates many parameters (or on any slice of it) equals one call per
+    parameter, and a batch of runs along leading axes is one call.  ``False``: the update
+    couples the entries of ``x`` or its gradient is not a plain array, so the rule must be
+    called once per parameter tensor, ``x`` in its own shape: Adafactor (row and column
+    statistics, RMS of x and of the update), Muon (Newton–Schulz on the matrix), L-BFGS
+    (dot products and a line search over the whole vector; one run), SparseAdam (its
+    gradient is an :class:`~descent.rules.adam.SparseGrad`), and the objective-first rules
+    ``nesterov``, ``newton``, ``line_search``, which call the objective on the whole ``x``
+    (these three still take a batch of runs along leading axes, ``x`` of shape ``(..., d)``;
+    the others take one parameter, never a batch).
     """
 
     def __new__(cls, init, update, *, name: str = "", hyperparams: dict | None = None, elementwise: bool = True):
@@ -164,6 +167,8 @@ _TORCH_KEYS = {
     "AdamaxState": {"m": "exp_avg", "u": "exp_inf"},
     "RpropState": {"g_prev": "prev", "eta": "step_size"},
     "ASGDState": {"x_bar": "ax"},
+    "AdafactorState": {"r": "row_var", "c": "col_var", "v": "variance"},
+    "MuonState": {"b": "momentum_buffer"},
 }
 
 

@@ -84,7 +84,8 @@ def newton(objective, lr=1.0, damping=0.0) -> Optimizer:
             H = H + delta * _eye(H.shape[-1], H)
         return -lr_at(lr, state.t) * _solve(H, grad), NewtonState(state.t + 1)
 
-    return Optimizer(init, update, name="newton", hyperparams=dict(objective=objective, lr=lr, damping=damping))
+    return Optimizer(init, update, name="newton", elementwise=False,
+                     hyperparams=dict(objective=objective, lr=lr, damping=damping))
 
 
 class LineSearchState(NamedTuple):
@@ -138,5 +139,5 @@ def line_search(objective, method="armijo", alpha0=1.0, shrink=0.5, c=1e-4, max_
                     alpha = np.where(todo, alpha * shrink, alpha)
         return -alpha[..., None] * grad, LineSearchState(state.t + 1, alpha)
 
-    return Optimizer(init, update, name="line_search", hyperparams=dict(
+    return Optimizer(init, update, name="line_search", elementwise=False, hyperparams=dict(
         objective=objective, method=method, alpha0=alpha0, shrink=shrink, c=c, max_backtracks=max_backtracks))

@@ -1,16 +1,19 @@
-"""Gradient descent, its averaged form, and the momentum family.
+"""Gradient descent, its averaged form, and the momentum family (Muon included).
 
-``sgd`` and ``asgd`` are torch.optim.SGD and ASGD exactly.  The other factories are the
-forms the lecture decks write; each docstring says when it coincides with ``sgd`` and
-when it does not.
+``sgd``, ``asgd`` and ``muon`` are torch.optim.SGD, ASGD and Muon (see ``muon``'s note on
+bfloat16).  The other factories are the forms the lecture decks write; each docstring says
+when it coincides with ``sgd`` and when it does not.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import _checks as chk
-from .base import Optimizer, is_zero, lr_at, maximum, needs, torch_prologue, zeros_like
+from .base import Optimizer, is_torch, is_zero, lr_at, maximum, needs, torch_prologue, zeros_like
 
 
 class SGDState(NamedTuple):
@@ -122,6 +125,102 @@ def asgd(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *, maximize=Fa
         lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, maximize=maximize))
 
 
+def newton_schulz(G, coefficients=(3.4445, -4.775, 2.0315), steps=5, eps=1e-7):
+    r"""About :math:`UV^\top` for :math:`G = USV^\top`: every singular value pushed towards 1 by
+    ``steps`` rounds of the odd polynomial :math:`\varphi(\sigma) = a\sigma + b\sigma^3 + c\sigma^5`,
+
+    .. math::
+        X_0 = G / \max(\|G\|_F, \epsilon), \qquad A = X X^\top, \qquad X \leftarrow a X + (bA + cA^2)\, X
+
+    on the wide orientation (:math:`G^\top` when G has more rows than columns, so that A is the
+    smaller Gram matrix).  Dividing by the Frobenius norm puts every singular value in
+    :math:`(0, 1]`.  torch's coefficients (Keller Jordan's) maximise the slope at 0, so small
+    singular values grow fast, at the price of ending near 1 (roughly within 0.5–1.5) rather
+    than at 1; ``(1.5, -0.5, 0)`` is the classical cubic iteration, which converges to 1.
+    """
+    a, b, c = coefficients
+    tall = G.shape[0] > G.shape[1]
+    X = G.T if tall else G
+    X = X / maximum((X * X).sum() ** 0.5, eps)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * (A @ A)) @ X
+    return X.T if tall else X
+
+
+class MuonState(NamedTuple):
+    t: int  #: updates done so far
+    b: Any  #: B_t, the momentum buffer, an average of the gradients (torch: ``momentum_buffer``)
+
+
+_ADJUST_LR = (None, "original", "match_rms_adamw")
+
+
+def muon(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_coefficients=(3.4445, -4.775, 2.0315),
+         eps=1e-7, ns_steps=5, adjust_lr_fn=None) -> Optimizer:
+    r"""Muon (Jordan et al. 2024) as torch.optim.Muon: momentum, then the step's matrix
+    orthogonalized by :func:`newton_schulz`, for the 2-D weights of a network.
+
+    .. math::
+        B_t &= \mu B_{t-1} + (1-\mu)\, g_t, \qquad
+        \tilde B_t = (1-\mu)\, g_t + \mu B_t \ \text{(nesterov)} \ \text{or}\ B_t \\
+        O_t &= \operatorname{NS}^{(a,b,c)}_k(\tilde B_t;\ \epsilon), \qquad
+        x \leftarrow x - \eta\lambda x - \eta\, r\, O_t
+
+    with ``momentum`` :math:`=\mu`, ``ns_coefficients`` :math:`=(a,b,c)`, ``ns_steps``
+    :math:`=k`, ``weight_decay`` :math:`=\lambda` (decoupled), and for an :math:`A\times B`
+    matrix :math:`r = \sqrt{\max(1, A/B)}` (``adjust_lr_fn`` None or ``"original"``) or
+    :math:`r = 0.2\sqrt{\max(A, B)}` (``"match_rms_adamw"``, Moonshot's, so that the step's RMS
+    is AdamW's and AdamW's rates carry over).  The step :math:`O_t` has every singular value near
+    1: it moves all directions of the matrix at the same rate, however unequal the gradient's.
+
+    Note:
+        torch's buffer is an average, ``buf.lerp_(grad, 1 - momentum)`` (so is its Nesterov
+        mix, ``grad.lerp(buf, momentum)``), while torch's docstring writes
+        :math:`B_t = \mu B_{t-1} + g_t`; this rule follows the code.  torch runs Newton–Schulz in
+        **bfloat16** (``grad.bfloat16()``, 8 significant bits) whatever the parameter's dtype;
+        this rule runs it in x's dtype.  So the momentum buffer, the weight decay and the rate
+        equal torch's to 1e-12 in float64, and so does the whole step against torch's
+        iteration run in float64 (``tests/test_parity_matrix.py``), but against torch as shipped
+        the step differs by bfloat16's rounding: typically 1–3% of its size (Frobenius norm),
+        up to about 25% for a small matrix with singular values near zero, whose directions
+        Newton–Schulz blows up from noise.  A 1e-12 twin of torch's bfloat16 step would have
+        to reproduce its CPU kernels' rounding, which differ between machines.
+
+    ``elementwise=False``: ``x`` is one 2-D weight (torch: "Muon only supports 2D parameters").
+    """
+    chk.learning_rate(lr, "Learning rate should be >= 0 but is: {}")
+    chk.nonnegative(momentum, "momentum should be >= 0 but is: {}")
+    chk.nonnegative(weight_decay, "weight decay should be >= 0 but is: {}")
+    if adjust_lr_fn not in _ADJUST_LR:
+        raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+    chk.positive_int(ns_steps, "ns_steps", allow_zero=True)
+    if ns_steps >= 100:  # torch checks these two at its first step, with these words
+        raise ValueError("Number of steps must be less than 100 for computational efficiency")
+    if not isinstance(ns_coefficients, (tuple, list)) or len(ns_coefficients) != 3:
+        raise ValueError("Coefficients must be a tuple of exactly 3 values")
+    prologue = torch_prologue(weight_decay=weight_decay, decoupled=True)
+
+    def init(x):
+        if len(np.shape(x)) != 2:
+            size = x.size() if is_torch(x) else np.shape(x)
+            raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: {size}")
+        return MuonState(0, zeros_like(x))
+
+    def update(grad, state, x):
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
+        b = state.b + (1 - momentum) * (g - state.b)
+        B = g + momentum * (b - g) if nesterov else b
+        rows, cols = np.shape(x)
+        r = 0.2 * math.sqrt(max(rows, cols)) if adjust_lr_fn == "match_rms_adamw" else math.sqrt(max(1, rows / cols))
+        return shrink - lr_t * r * newton_schulz(B, ns_coefficients, ns_steps, eps), MuonState(state.t + 1, b)
+
+    return Optimizer(init, update, name="muon", elementwise=False, hyperparams=dict(
+        lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov, ns_coefficients=ns_coefficients,
+        eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn))
+
+
 class VelocityState(NamedTuple):
     t: int  #: updates done so far
     v: Any  #: velocity
@@ -225,7 +324,7 @@ def nesterov(objective, lr=0.1, beta=0.9) -> Optimizer:
         v = beta * state.v - lr_at(lr, state.t) * grad_fn(x + beta * state.v)
         return v, VelocityState(state.t + 1, v)
 
-    return Optimizer(init, update, name="nesterov", hyperparams=dict(objective=objective, lr=lr, beta=beta))
+    return Optimizer(init, update, name="nesterov", elementwise=False, hyperparams=dict(objective=objective, lr=lr, beta=beta))
 
 
 class HistoryState(NamedTuple):
