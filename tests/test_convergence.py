@@ -32,6 +32,8 @@ def quad_rules(steps):
         "rprop": descent.rprop(lr=0.1, step_sizes=(1e-12, 1.0)), "adamax": descent.adamax(lr=cos(0.1)),
         "asgd": descent.asgd(lr=0.1, lambd=0.0, t0=100), "adafactor": descent.adafactor(lr=cos(0.1)),
         "muon": descent.muon(lr=cos(0.1), momentum=0.5, weight_decay=0.0),
+        # torch's tolerance_change 1e-9 stops every step once g'p > -1e-9, at |x - x*| ~ 3e-5 here
+        "lbfgs": descent.lbfgs(QUAD, tolerance_change=1e-15),
     }
 
 
@@ -55,6 +57,7 @@ def rosen_rules(steps):
         "asgd": descent.asgd(lr=2e-3, lambd=0.0), "adafactor": descent.adafactor(lr=cos(0.02)),
         # on a 1 x 2 matrix Newton-Schulz normalises the step: normalised momentum descent
         "muon": descent.muon(lr=cos(0.02), weight_decay=0.0),
+        "lbfgs": descent.lbfgs(ROSEN, line_search_fn="strong_wolfe"),
     }
 
 
@@ -89,7 +92,7 @@ def test_converges_on_well_conditioned_quadratic(name):
 
 @pytest.mark.parametrize("name", FACTORIES)
 def test_reaches_rosenbrock_minimum(name):
-    steps = {"newton": 50, "line_search": 3000}.get(name, 5000)
+    steps = {"newton": 50, "line_search": 3000, "lbfgs": 20}.get(name, 5000)
     opt = rosen_rules(steps)[name]
     last, diverged, final_loss, first_loss = runs(opt, ROSEN, np.array([[-1.2, 1.0]]), steps)
     dist = float(np.linalg.norm(last[0] - ROSEN.minimum))

@@ -34,6 +34,7 @@ BAD = {
     "Adafactor": [dict(lr=-1), dict(beta2_decay=0.5), dict(eps=(-1e-3, 1e-3)), dict(eps=(None, -1.0)), dict(d=0.5),
                   dict(weight_decay=-0.1)],
     "Muon": [dict(lr=-1), dict(momentum=-0.1), dict(weight_decay=-1), dict(adjust_lr_fn="cosine")],
+    "LBFGS": [dict(lr=-1), dict(lr=-0.5)],
 }
 BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
 
@@ -73,6 +74,7 @@ ALL_BAD = {
     "ASGD": dict(lr=-1, weight_decay=-1),
     "Adafactor": dict(lr=-1, beta2_decay=1.0, eps=(-1.0, -1.0), d=0.0, weight_decay=-1),
     "Muon": dict(lr=-1, weight_decay=-1, momentum=-1, adjust_lr_fn="cosine"),
+    "LBFGS": dict(lr=-1),
 }
 
 #: the arguments that are pairs, and a good value for each entry
@@ -143,15 +145,16 @@ def test_messages_by_hand(name, kwargs, message):
     ("ASGD", dict(lambd=-1.0, alpha=-2.0, t0=-5)), ("ASGD", dict(lr=0)),
     ("Adafactor", dict(eps=(0.0, 0.0), d=1.0, beta2_decay=0.0)), ("Adafactor", dict(lr=0, weight_decay=0.0)),
     ("Muon", dict(momentum=1.5, adjust_lr_fn="original", weight_decay=0)), ("Muon", dict(ns_steps=0, nesterov=False)),
+    ("LBFGS", dict(lr=0, tolerance_grad=-1.0, tolerance_change=0.0, history_size=1, max_iter=1)),
 ])
 def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
     p = f64.zeros((2, 2), requires_grad=True)
     getattr(f64.optim, name)([p], **kwargs)  # torch accepts it ...
     opt = twin(name, **kwargs)  # ... and so do we
-    x = np.array([[0.3, 0.2], [-0.1, 0.4]])
+    x = np.array([[0.3, 0.2], [-0.1, 0.4]]) if name != "LBFGS" else np.array([0.3, 0.2])  # L-BFGS: Rosenbrock's x
     with np.errstate(invalid="ignore"):  # alpha > 1 makes the square average negative: NaN, as in torch
-        step, _ = opt.update(np.array([[0.5, -1.0], [0.2, 0.7]]), opt.init(x), x)
-    assert step.shape == (2, 2)
+        step, _ = opt.update(np.ones_like(x) * 0.5, opt.init(x), x)
+    assert step.shape == x.shape
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -241,6 +244,16 @@ QUAD = F.quadratic(np.diag([1.0, 3.0]))
     (lambda: descent.line_search(QUAD, c=0), ["c value", "0"]),
     (lambda: descent.line_search(QUAD, max_backtracks=0), ["max_backtracks", "0"]),
     (lambda: descent.line_search(object(), method="armijo"), ["objective", ".f"]),
+    (lambda: descent.lbfgs(QUAD, max_iter=0), ["max_iter", "0"]),
+    (lambda: descent.lbfgs(QUAD, max_eval=2.5), ["max_eval", "2.5"]),
+    (lambda: descent.lbfgs(QUAD, history_size=0), ["history_size", "0"]),
+    (lambda: descent.lbfgs(QUAD, tolerance_grad=math.nan), ["tolerance_grad", "nan"]),
+    (lambda: descent.lbfgs(QUAD, line_search_fn="armijo"), ["line_search_fn", "'armijo'", "strong_wolfe"]),
+    (lambda: descent.lbfgs(object()), ["objective", ".f"]),
+    (lambda: descent.rprop(etas=0.5), ["etas", "0.5"]),
+    (lambda: descent.rprop(step_sizes=(1e-6, 1.0, 2.0)), ["step_sizes", "(1e-06, 1.0, 2.0)"]),
+    (lambda: descent.adafactor(eps=1e-3), ["eps", "0.001"]),
+    (lambda: descent.muon(ns_steps=2.5), ["ns_steps", "2.5"]),
     # schedules
     (lambda: S.step_lr(0.1, step_size=0), ["step_size", "0"]),
     (lambda: S.step_lr(0.1, step_size=2.5), ["step_size", "2.5"]),
@@ -354,5 +367,5 @@ def test_tensor_lr_of_many_entries_rejected_as_by_torch(f64):
     for name in descent.TORCH_TWINS:
         expected = torch_message(f64, name, dict(lr=lr))
         with pytest.raises(ValueError) as info:
-            descent.TORCH_TWINS[name](lr=lr)
+            twin(name, lr=lr)
         assert str(info.value) == expected == "Tensor lr must be 1-element"

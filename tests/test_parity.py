@@ -48,6 +48,10 @@ class Problem:
             self.b = rng.standard_normal(n)
             self.x0 = rng.uniform(-2.0, 3.0, self.shape)
 
+    def f(self, x):
+        v = x.reshape(-1)
+        return 0.5 * v @ self.A @ v - self.b @ v + 0.3 * np.sin(v).sum()
+
     def grad(self, x):
         v = x.reshape(-1)
         return (self.A @ v - self.b + 0.3 * np.cos(v)).reshape(x.shape)
@@ -317,6 +321,7 @@ POSITIONAL_VALUES = {
     "Rprop": (0.05, (0.4, 1.3), (1e-4, 1.0)), "Adamax": (0.01, (0.8, 0.99), 1e-6, 1e-4),
     "ASGD": (0.05, 1e-3, 0.6, 10.0, 1e-4), "Adafactor": (0.05, -0.6, (1e-20, 2e-3), 1.5, 1e-3),
     "Muon": (0.02, 0.05, 0.9, False, (3.0, -4.0, 2.0), 1e-6, 4, "match_rms_adamw"),
+    "LBFGS": (0.5, 5, 7, 1e-6, 1e-8, 10, "strong_wolfe"),
 }
 
 
@@ -330,7 +335,8 @@ def test_positional_call_binds_as_in_torch(f64, name):
     hyperparameters (no Nesterov by accident), same trajectory."""
     args = POSITIONAL_VALUES[name]
     assert len(args) == len(torch_positional(f64, name))
-    opt = descent.TORCH_TWINS[name](*args)
+    objective = (VECTOR,) if name == "LBFGS" else ()  # L-BFGS takes the objective first, where torch takes params
+    opt = descent.TORCH_TWINS[name](*objective, *args)
     p = f64.zeros((3, 4), requires_grad=True)  # a matrix: every class takes one (Muon nothing else)
     group = getattr(f64.optim, name)([p], *args).param_groups[0]
     for k in torch_positional(f64, name):
@@ -379,7 +385,8 @@ def test_twins_are_the_public_rules():
     expected = {"SGD": descent.sgd, "Adagrad": descent.adagrad, "RMSprop": descent.rmsprop,
                 "Adadelta": descent.adadelta, "Adam": descent.adam, "AdamW": descent.adamw,
                 "NAdam": descent.nadam, "RAdam": descent.radam, "Rprop": descent.rprop,
-                "Adamax": descent.adamax, "ASGD": descent.asgd, "Adafactor": descent.adafactor, "Muon": descent.muon}
+                "Adamax": descent.adamax, "ASGD": descent.asgd, "Adafactor": descent.adafactor, "Muon": descent.muon,
+                "LBFGS": descent.lbfgs}
     assert descent.TORCH_TWINS == expected
 
 

@@ -279,7 +279,7 @@ def test_hyperparams_record_every_argument(name):
 
 
 #: the rules whose update couples the entries of x (or whose gradient is not a plain array)
-NOT_ELEMENTWISE = {"adafactor", "muon", "nesterov", "newton", "line_search"}
+NOT_ELEMENTWISE = {"adafactor", "muon", "lbfgs", "nesterov", "newton", "line_search"}
 
 
 def test_elementwise_flag():

@@ -21,6 +21,7 @@ from .rules import (
     ema_momentum,
     gd,
     heavy_ball,
+    lbfgs,
     line_search,
     momentum,
     muon,
@@ -41,7 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Optimizer", "TORCH_TWINS", "Trajectory", "run", "averages", "functions", "schedules",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd", "adafactor", "muon",
+    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

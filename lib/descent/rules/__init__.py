@@ -13,7 +13,8 @@ Conventions, decided once for every rule:
   ``x`` (the gradient at another point, the Hessian, the loss) takes the objective as its
   first argument and calls its ``.grad`` / ``.hessian`` / ``.f`` itself:
   ``nesterov(objective, lr, beta)``, ``newton(objective, lr, damping)``,
-  ``line_search(objective, …)``.  :func:`~descent.rules.base.needs` checks that the
+  ``line_search(objective, …)``, ``lbfgs(objective, lr, max_iter, …)`` (which evaluates it
+  where torch's LBFGS calls its closure).  :func:`~descent.rules.base.needs` checks that the
   objective has the methods, with a ValueError naming the argument.
 * A torch twin (:data:`TORCH_TWINS`) has torch.optim's argument names, positional order,
   keyword-only arguments, defaults and ValueError texts, and gives torch's iterates and
@@ -26,7 +27,7 @@ Conventions, decided once for every rule:
 from .adam import adafactor, adam, adam_lecture, adamax, adamw, nadam, radam
 from .adaptive import adadelta, adagrad, adagrad_lecture, rmsprop, rmsprop_lecture, rprop
 from .base import Optimizer
-from .second_order import line_search, newton
+from .second_order import lbfgs, line_search, newton
 from .sgd import asgd, ema_momentum, gd, heavy_ball, momentum, muon, nesterov, sgd, sgd_history
 
 #: The rules with a torch.optim twin, by torch class name.
@@ -34,12 +35,13 @@ TORCH_TWINS = {
     "SGD": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adadelta": adadelta,
     "Adam": adam, "AdamW": adamw, "NAdam": nadam, "RAdam": radam,
     "Rprop": rprop, "Adamax": adamax, "ASGD": asgd, "Adafactor": adafactor, "Muon": muon,
+    "LBFGS": lbfgs,
 }
 
 __all__ = [
     "Optimizer", "TORCH_TWINS",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd", "adafactor", "muon",
+    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

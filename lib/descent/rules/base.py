@@ -169,6 +169,8 @@ _TORCH_KEYS = {
     "ASGDState": {"x_bar": "ax"},
     "AdafactorState": {"r": "row_var", "c": "col_var", "v": "variance"},
     "MuonState": {"b": "momentum_buffer"},
+    "LBFGSState": {"k": "n_iter", "evals": "func_evals", "p": "d", "alpha": "t", "s": "old_stps", "y": "old_dirs",
+                   "rho": "ro", "gamma": "H_diag", "g_prev": "prev_flat_grad", "f_prev": "prev_loss"},
 }
 
 
