@@ -13,7 +13,7 @@ from descent import schedules as S
 QUAD = F.Quadratic([[2.5, 0.8], [0.8, 1.5]], b=[1.0, -0.5])  # eigenvalues 1.06 and 2.94
 ROSEN = F.rosenbrock()
 
-FACTORIES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS"})
+FACTORIES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS", "SparseGrad"})
 
 
 def quad_rules(steps):
@@ -33,7 +33,7 @@ def quad_rules(steps):
         "asgd": descent.asgd(lr=0.1, lambd=0.0, t0=100), "adafactor": descent.adafactor(lr=cos(0.1)),
         "muon": descent.muon(lr=cos(0.1), momentum=0.5, weight_decay=0.0),
         # torch's tolerance_change 1e-9 stops every step once g'p > -1e-9, at |x - x*| ~ 3e-5 here
-        "lbfgs": descent.lbfgs(QUAD, tolerance_change=1e-15),
+        "lbfgs": descent.lbfgs(QUAD, tolerance_change=1e-15), "sparse_adam": descent.sparse_adam(lr=cos(0.05)),
     }
 
 
@@ -57,7 +57,7 @@ def rosen_rules(steps):
         "asgd": descent.asgd(lr=2e-3, lambd=0.0), "adafactor": descent.adafactor(lr=cos(0.02)),
         # on a 1 x 2 matrix Newton-Schulz normalises the step: normalised momentum descent
         "muon": descent.muon(lr=cos(0.02), weight_decay=0.0),
-        "lbfgs": descent.lbfgs(ROSEN, line_search_fn="strong_wolfe"),
+        "lbfgs": descent.lbfgs(ROSEN, line_search_fn="strong_wolfe"), "sparse_adam": descent.sparse_adam(lr=0.03),
     }
 
 

@@ -35,6 +35,8 @@ BAD = {
                   dict(weight_decay=-0.1)],
     "Muon": [dict(lr=-1), dict(momentum=-0.1), dict(weight_decay=-1), dict(adjust_lr_fn="cosine")],
     "LBFGS": [dict(lr=-1), dict(lr=-0.5)],
+    "SparseAdam": [dict(lr=0), dict(lr=-1), dict(eps=0), dict(eps=-1e-3), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)),
+                   dict(betas=(-0.5, 0.9))],
 }
 BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
 
@@ -75,6 +77,7 @@ ALL_BAD = {
     "Adafactor": dict(lr=-1, beta2_decay=1.0, eps=(-1.0, -1.0), d=0.0, weight_decay=-1),
     "Muon": dict(lr=-1, weight_decay=-1, momentum=-1, adjust_lr_fn="cosine"),
     "LBFGS": dict(lr=-1),
+    "SparseAdam": dict(lr=-1, eps=-1, betas=(-1.0, -1.0)),
 }
 
 #: the arguments that are pairs, and a good value for each entry
@@ -146,6 +149,7 @@ def test_messages_by_hand(name, kwargs, message):
     ("Adafactor", dict(eps=(0.0, 0.0), d=1.0, beta2_decay=0.0)), ("Adafactor", dict(lr=0, weight_decay=0.0)),
     ("Muon", dict(momentum=1.5, adjust_lr_fn="original", weight_decay=0)), ("Muon", dict(ns_steps=0, nesterov=False)),
     ("LBFGS", dict(lr=0, tolerance_grad=-1.0, tolerance_change=0.0, history_size=1, max_iter=1)),
+    ("SparseAdam", dict(betas=(0.0, 0.0), maximize=True, eps=1e-30)),
 ])
 def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
     p = f64.zeros((2, 2), requires_grad=True)

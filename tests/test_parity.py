@@ -321,7 +321,7 @@ POSITIONAL_VALUES = {
     "Rprop": (0.05, (0.4, 1.3), (1e-4, 1.0)), "Adamax": (0.01, (0.8, 0.99), 1e-6, 1e-4),
     "ASGD": (0.05, 1e-3, 0.6, 10.0, 1e-4), "Adafactor": (0.05, -0.6, (1e-20, 2e-3), 1.5, 1e-3),
     "Muon": (0.02, 0.05, 0.9, False, (3.0, -4.0, 2.0), 1e-6, 4, "match_rms_adamw"),
-    "LBFGS": (0.5, 5, 7, 1e-6, 1e-8, 10, "strong_wolfe"),
+    "LBFGS": (0.5, 5, 7, 1e-6, 1e-8, 10, "strong_wolfe"), "SparseAdam": (0.01, (0.8, 0.99), 1e-6, True),
 }
 
 
@@ -386,7 +386,7 @@ def test_twins_are_the_public_rules():
                 "Adadelta": descent.adadelta, "Adam": descent.adam, "AdamW": descent.adamw,
                 "NAdam": descent.nadam, "RAdam": descent.radam, "Rprop": descent.rprop,
                 "Adamax": descent.adamax, "ASGD": descent.asgd, "Adafactor": descent.adafactor, "Muon": descent.muon,
-                "LBFGS": descent.lbfgs}
+                "LBFGS": descent.lbfgs, "SparseAdam": descent.sparse_adam}
     assert descent.TORCH_TWINS == expected
 
 

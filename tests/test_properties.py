@@ -112,6 +112,31 @@ def test_matrix_twins_parity_for_random_hyperparameters(f64, monkeypatch, config
     run_pair(f64, name, kwargs, steps=25, shape=shape, torch_step=float64_step if name == "Muon" else None)
 
 
+@FEW
+@given(st.fixed_dictionaries({
+    "lr": unit(0.05, 1.0), "max_iter": st.integers(1, 25), "history_size": st.integers(1, 12),
+    "line_search_fn": st.sampled_from([None, "strong_wolfe"]), "tolerance_grad": st.sampled_from([1e-7, 1e-5]),
+    "tolerance_change": st.sampled_from([1e-9, 1e-6]),
+}), st.booleans())
+def test_lbfgs_parity_for_random_hyperparameters(f64, kwargs, capped):
+    from test_lbfgs import Vector, lbfgs_pair
+
+    if capped:  # max_eval below the default max_iter * 5 // 4
+        kwargs = {**kwargs, "max_eval": max(1, kwargs["max_iter"] // 2)}
+    lbfgs_pair(f64, kwargs, Vector(), steps=3)
+
+
+@FEW
+@given(st.fixed_dictionaries({
+    "lr": unit(1e-4, 0.1), "betas": st.tuples(unit(0.0, 0.99), unit(0.0, 0.9999)), "eps": unit(1e-10, 1e-2),
+    "maximize": st.booleans(),
+}))
+def test_sparse_adam_parity_for_random_hyperparameters(f64, kwargs):
+    from test_sparse_adam import sparse_pair
+
+    sparse_pair(f64, kwargs, steps=15)
+
+
 class Negated(F.Objective):
     """-f: minimising it is maximising f."""
 
@@ -248,7 +273,7 @@ def test_averages_properties(values, rho):
     np.testing.assert_allclose(averages.sma(values, k), np.convolve(values, np.ones(k) / k, mode="valid"), atol=1e-12)
 
 
-RULES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS"})
+RULES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS", "SparseGrad"})
 
 
 def build(name, **kwargs):
@@ -278,8 +303,9 @@ def test_hyperparams_record_every_argument(name):
     assert repr(opt).startswith(opt.name + "(")
 
 
-#: the rules whose update couples the entries of x (or whose gradient is not a plain array)
-NOT_ELEMENTWISE = {"adafactor", "muon", "lbfgs", "nesterov", "newton", "line_search"}
+#: the rules whose update couples the entries of x, or whose gradient is not a plain array
+#: (sparse_adam: its SparseGrad; its arithmetic is entrywise)
+NOT_ELEMENTWISE = {"adafactor", "muon", "lbfgs", "sparse_adam", "nesterov", "newton", "line_search"}
 
 
 def test_elementwise_flag():

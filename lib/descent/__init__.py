@@ -9,6 +9,7 @@ from . import averages, functions, schedules
 from .rules import (
     TORCH_TWINS,
     Optimizer,
+    SparseGrad,
     adadelta,
     adafactor,
     adagrad,
@@ -34,15 +35,16 @@ from .rules import (
     rprop,
     sgd,
     sgd_history,
+    sparse_adam,
 )
 from .run import Trajectory, run
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Optimizer", "TORCH_TWINS", "Trajectory", "run", "averages", "functions", "schedules",
+    "Optimizer", "TORCH_TWINS", "SparseGrad", "Trajectory", "run", "averages", "functions", "schedules",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs",
+    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs", "sparse_adam",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

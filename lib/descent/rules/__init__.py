@@ -24,7 +24,7 @@ Conventions, decided once for every rule:
   parameters (see :class:`~descent.rules.base.Optimizer`).
 """
 
-from .adam import adafactor, adam, adam_lecture, adamax, adamw, nadam, radam
+from .adam import SparseGrad, adafactor, adam, adam_lecture, adamax, adamw, nadam, radam, sparse_adam
 from .adaptive import adadelta, adagrad, adagrad_lecture, rmsprop, rmsprop_lecture, rprop
 from .base import Optimizer
 from .second_order import lbfgs, line_search, newton
@@ -35,13 +35,13 @@ TORCH_TWINS = {
     "SGD": sgd, "Adagrad": adagrad, "RMSprop": rmsprop, "Adadelta": adadelta,
     "Adam": adam, "AdamW": adamw, "NAdam": nadam, "RAdam": radam,
     "Rprop": rprop, "Adamax": adamax, "ASGD": asgd, "Adafactor": adafactor, "Muon": muon,
-    "LBFGS": lbfgs,
+    "LBFGS": lbfgs, "SparseAdam": sparse_adam,
 }
 
 __all__ = [
-    "Optimizer", "TORCH_TWINS",
+    "Optimizer", "TORCH_TWINS", "SparseGrad",
     "sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam", "radam",
-    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs",
+    "rprop", "adamax", "asgd", "adafactor", "muon", "lbfgs", "sparse_adam",
     "gd", "momentum", "ema_momentum", "heavy_ball", "nesterov", "sgd_history",
     "adagrad_lecture", "rmsprop_lecture", "adam_lecture", "newton", "line_search",
 ]

@@ -1,8 +1,8 @@
-"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, Adafactor, and the lecture forms
-of Adam.
+"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, Adafactor, SparseAdam, and the
+lecture forms of Adam.
 
-``adam``, ``adamw``, ``nadam``, ``radam``, ``adamax`` and ``adafactor`` are torch.optim's
-classes exactly (float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
+``adam``, ``adamw``, ``nadam``, ``radam``, ``adamax``, ``adafactor`` and ``sparse_adam`` are
+torch.optim's classes exactly (float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
 correction, the first moment corrected only, and epsilon inside the root.
 """
 
@@ -340,6 +340,71 @@ def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0
 
     return Optimizer(init, update, name="adafactor", elementwise=False, hyperparams=dict(
         lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, maximize=maximize))
+
+
+class SparseGrad(NamedTuple):
+    """A gradient that has entries only where ``mask`` is True (torch: a sparse COO gradient,
+    such as ``nn.Embedding(sparse=True)`` gives, whose rows are the ones looked up).
+
+    ``values`` is the gradient as a dense array of x's shape, with any finite number (0)
+    where there is no entry; an entry that is present may be 0 and still counts.  ``mask``
+    is a boolean array that broadcasts against x (an embedding's ``(rows, 1)``).  A
+    duplicated index of a torch sparse gradient is one entry with the values summed (its
+    ``coalesce()``).
+    """
+
+    values: Any
+    mask: Any
+
+
+def sparse_adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False) -> Optimizer:
+    r"""SparseAdam as torch.optim.SparseAdam: Adam on the entries a sparse gradient has; the
+    other entries of x, m and v stay as they are (a "lazy" Adam, for embeddings).
+
+    .. math::
+        \text{where present:}\quad m \leftarrow m + (1-\beta_1)(g - m), \quad
+        v \leftarrow v + (1-\beta_2)(g^2 - v), \quad
+        x \leftarrow x - \eta\, \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\, \frac{m}{\sqrt v + \epsilon}
+
+    The gradient is a :class:`SparseGrad` ``(values, mask)``; a plain array counts as every
+    entry present.  :math:`t` counts every update, whether an entry was present or not.
+
+    Note:
+        :math:`\epsilon` is added to the uncorrected root (the paper's "efficient" ordering),
+        where torch.optim.Adam adds it after the correction; and the bias corrections use the
+        update count :math:`t`, not the number of updates an entry was present in, so a row
+        seen for the first time at update 1000 gets the corrections of :math:`t = 1000`: its first
+        step is :math:`\eta(1-\beta_1)\sqrt{1-\beta_2^{1000}}/\sqrt{1-\beta_2} \approx 2.5\eta` long,
+        not :math:`\eta` (with the default betas).
+        torch rejects a dense gradient ("SparseAdam does not support dense gradients, please
+        consider Adam instead"); this rule takes it as fully present.
+
+    ``elementwise=False``: the gradient is not a plain array, so the torch adapter treats
+    such parameters on their own (the update itself is entrywise).
+    """
+    chk.learning_rate(lr, positive=True)
+    chk.satisfies(eps, lambda a: a > 0, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    prologue = torch_prologue(maximize)
+
+    def init(x):
+        return AdamState(0, zeros_like(x), zeros_like(x), None)
+
+    def update(grad, state, x):
+        values, mask = (grad.values, grad.mask) if isinstance(grad, SparseGrad) else (grad, None)
+        t = state.t + 1
+        g, _ = prologue(values, x)
+        m = state.m + (1 - beta1) * (g - state.m)
+        v = state.v + (1 - beta2) * (g * g - state.v)
+        step_size = lr_at(lr, state.t) * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        step = -step_size * (m / (v ** 0.5 + eps))
+        if mask is not None:  # absent entries keep m, v and x
+            xp = namespace(x)
+            m, v, step = xp.where(mask, m, state.m), xp.where(mask, v, state.v), xp.where(mask, step, 0.0)
+        return step, AdamState(t, m, v, None)
+
+    return Optimizer(init, update, name="sparse_adam", elementwise=False, hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, maximize=maximize))
 
 
 _CORRECTIONS = ("none", "first", "both")
