@@ -381,6 +381,15 @@ def test_default_construction_matches_torch_defaults(f64):
         run_pair(f64, name, {}, steps=5)
 
 
+def test_every_torch_optim_class_has_a_twin(f64):
+    """torch 2.13's torch.optim: 15 optimizer classes, every one twinned."""
+    optim = f64.optim
+    classes = {n for n, c in vars(optim).items()
+               if isinstance(c, type) and issubclass(c, optim.Optimizer) and c is not optim.Optimizer}
+    assert classes == set(descent.TORCH_TWINS)
+    assert len(classes) == 15
+
+
 def test_twins_are_the_public_rules():
     expected = {"SGD": descent.sgd, "Adagrad": descent.adagrad, "RMSprop": descent.rmsprop,
                 "Adadelta": descent.adadelta, "Adam": descent.adam, "AdamW": descent.adamw,

@@ -1,8 +1,9 @@
 """Update rules.  Each factory returns :class:`~descent.rules.base.Optimizer`.
 
-One module per family: :mod:`~descent.rules.sgd` (gradient descent, momentum),
-:mod:`~descent.rules.adaptive` (per-coordinate rates), :mod:`~descent.rules.adam` (Adam and
-its relatives), :mod:`~descent.rules.second_order` (Newton, line search).
+One module per family: :mod:`~descent.rules.sgd` (gradient descent, averaged SGD, momentum,
+Muon), :mod:`~descent.rules.adaptive` (per-coordinate rates: Rprop, Adagrad, RMSProp,
+AdaDelta), :mod:`~descent.rules.adam` (Adam and its relatives: AdamW, NAdam, RAdam, Adamax,
+Adafactor, SparseAdam), :mod:`~descent.rules.second_order` (Newton, line search, L-BFGS).
 :mod:`~descent.rules.base` holds the type and the helpers they share.
 
 Conventions, decided once for every rule:
@@ -22,6 +23,8 @@ Conventions, decided once for every rule:
   :func:`~descent.rules.base.torch_state_keys` maps them to torch's keys.
 * ``opt.elementwise`` says whether the update may run on a flat buffer of many
   parameters (see :class:`~descent.rules.base.Optimizer`).
+* A sparse gradient (SparseAdam's) is a :class:`~descent.rules.adam.SparseGrad`
+  ``(values, mask)``: the dense values and the mask of the entries present.
 """
 
 from .adam import SparseGrad, adafactor, adam, adam_lecture, adamax, adamw, nadam, radam, sparse_adam
