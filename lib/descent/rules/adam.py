@@ -288,9 +288,10 @@ def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0
 
     with ``beta2_decay`` :math:`=\tau`, ``eps`` :math:`=(\epsilon_1, \epsilon_2)` (``None``:
     the machine epsilon of x's dtype), ``d`` the clipping threshold, ``weight_decay``
-    :math:`=\lambda`; :math:`R_t C_t` is the outer product, the rank-one matrix whose row and
-    column means are those of :math:`g^2` (up to the factor the division restores).  A tensor of
-    more than two axes is factored over its last two, the others are a batch of matrices.
+    :math:`=\lambda`.  :math:`\hat V_t` is the rank-one matrix whose row means are :math:`R_t` and
+    whose column means are :math:`C_t` (the outer product over the mean), exact when
+    :math:`g^2` has rank one.  A tensor of more than two axes is factored over its last two,
+    the others are a batch of matrices.
 
     Note:
         torch's :math:`\rho_t` caps the relative step with ``lr``, where the paper fixes
