@@ -26,12 +26,28 @@ BAD = {
     "NAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1),
               dict(momentum_decay=-0.2)],
     "RAdam": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(weight_decay=-1)],
+    "Rprop": [dict(lr=-1), dict(etas=(1.5, 1.2)), dict(etas=(0.0, 1.2)), dict(etas=(0.5, 1.0)), dict(etas=(0.5, 0.9)),
+              dict(etas=(-0.5, 2))],
+    "Adamax": [dict(lr=-1), dict(eps=-1), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)), dict(betas=(-0.1, 0.9)),
+               dict(weight_decay=-1)],
+    "ASGD": [dict(lr=-1), dict(lr=-1e-3), dict(weight_decay=-1), dict(weight_decay=-0.5)],
+    "Adafactor": [dict(lr=-1), dict(beta2_decay=0.5), dict(eps=(-1e-3, 1e-3)), dict(eps=(None, -1.0)), dict(d=0.5),
+                  dict(weight_decay=-0.1)],
+    "Muon": [dict(lr=-1), dict(momentum=-0.1), dict(weight_decay=-1), dict(adjust_lr_fn="cosine")],
+    "LBFGS": [dict(lr=-1), dict(lr=-0.5)],
+    "SparseAdam": [dict(lr=0), dict(lr=-1), dict(eps=0), dict(eps=-1e-3), dict(betas=(1.0, 0.999)), dict(betas=(0.9, 1.0)),
+                   dict(betas=(-0.5, 0.9))],
 }
 BAD_CASES = [pytest.param(n, kw, id=f"{n}-{kw}") for n, kws in BAD.items() for kw in kws]
 
 
+def twin(name, **kwargs):
+    """descent's twin of torch.optim.<name>; L-BFGS takes an objective first."""
+    return descent.TORCH_TWINS[name](*((F.rosenbrock(),) if name == "LBFGS" else ()), **kwargs)
+
+
 def torch_message(torch, name, kwargs):
-    p = torch.zeros(2, requires_grad=True)
+    p = torch.zeros((2, 2), requires_grad=True)  # a matrix: Muon takes nothing else
     with pytest.raises(ValueError) as info:
         getattr(torch.optim, name)([p], **kwargs)
     return str(info.value)
@@ -41,7 +57,7 @@ def torch_message(torch, name, kwargs):
 def test_same_message_as_torch(f64, name, kwargs):
     expected = torch_message(f64, name, kwargs)
     with pytest.raises(ValueError) as info:
-        descent.TORCH_TWINS[name](**kwargs)
+        twin(name, **kwargs)
     assert str(info.value) == expected
 
 
@@ -55,7 +71,17 @@ ALL_BAD = {
     "AdamW": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
     "NAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1, momentum_decay=-1),
     "RAdam": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "Rprop": dict(lr=-1, etas=(-1.0, 0.5)),
+    "Adamax": dict(lr=-1, betas=(-1.0, -1.0), eps=-1, weight_decay=-1),
+    "ASGD": dict(lr=-1, weight_decay=-1),
+    "Adafactor": dict(lr=-1, beta2_decay=1.0, eps=(-1.0, -1.0), d=0.0, weight_decay=-1),
+    "Muon": dict(lr=-1, weight_decay=-1, momentum=-1, adjust_lr_fn="cosine"),
+    "LBFGS": dict(lr=-1),
+    "SparseAdam": dict(lr=-1, eps=-1, betas=(-1.0, -1.0)),
 }
+
+#: the arguments that are pairs, and a good value for each entry
+PAIRS = {"betas": (0.9, 0.999), "eps": (None, 1e-3)}
 
 
 CULPRITS = {
@@ -63,7 +89,11 @@ CULPRITS = {
     "Nesterov": "nesterov", "Invalid lr_decay value": "lr_decay", "Invalid epsilon value": "eps",
     "Invalid initial_accumulator_value value": "initial_accumulator_value", "Invalid alpha value": "alpha",
     "Invalid rho value": "rho", "Invalid beta parameter at index 0": "betas0", "Invalid beta parameter at index 1": "betas1",
-    "Invalid momentum_decay value": "momentum_decay",
+    "Invalid momentum_decay value": "momentum_decay", "Invalid eta values": "etas",
+    "Learning rate should be": "lr", "beta2_decay should be": "beta2_decay", "epsilon1 should be": "eps0",
+    "epsilon2 should be": "eps1", "Clipping threshold d": "d", "weight_decay should be": "weight_decay",
+    "momentum should be": "momentum", "weight decay should be": "weight_decay",
+    "Adjust learning rate function": "adjust_lr_fn",
 }
 
 
@@ -77,18 +107,19 @@ def test_checks_run_in_torchs_order(f64, name):
         except pytest.fail.Exception:
             break
         with pytest.raises(ValueError) as info:
-            descent.TORCH_TWINS[name](**kwargs)
+            twin(name, **kwargs)
         assert str(info.value) == expected, kwargs
         seen += 1
         culprit = next(arg for prefix, arg in CULPRITS.items() if expected.startswith(prefix))
-        if culprit == "betas0":
-            kwargs["betas"] = (0.9, kwargs["betas"][1])
-        elif culprit == "betas1":
-            kwargs["betas"] = (kwargs["betas"][0], 0.999)
+        if culprit[-1].isdigit():  # one entry of a pair: mend that entry only
+            pair, i = list(kwargs[culprit[:-1]]), int(culprit[-1])
+            pair[i] = PAIRS[culprit[:-1]][i]
+            kwargs[culprit[:-1]] = tuple(pair)
         else:
             kwargs.pop(culprit)
-    descent.TORCH_TWINS[name](**kwargs)  # what torch accepts, we accept
-    assert seen == len(ALL_BAD[name]) + ("betas" in ALL_BAD[name])  # each bad argument was torch's first complaint once
+    twin(name, **kwargs)  # what torch accepts, we accept
+    # each bad argument was torch's first complaint once (a pair twice)
+    assert seen == len(ALL_BAD[name]) + sum(k in PAIRS and isinstance(v, tuple) for k, v in ALL_BAD[name].items())
 
 
 @pytest.mark.parametrize(("name", "kwargs", "message"), [
@@ -105,7 +136,7 @@ def test_checks_run_in_torchs_order(f64, name):
 ])
 def test_messages_by_hand(name, kwargs, message):
     with pytest.raises(ValueError) as info:
-        descent.TORCH_TWINS[name](**kwargs)
+        twin(name, **kwargs)
     assert str(info.value) == message
 
 
@@ -113,14 +144,37 @@ def test_messages_by_hand(name, kwargs, message):
     ("SGD", dict(momentum=1.5)), ("SGD", dict(momentum=0.9, dampening=-3)), ("SGD", dict(lr=0)),
     ("RMSprop", dict(alpha=1.5)), ("Adadelta", dict(rho=1.0)), ("Adadelta", dict(rho=0.0)),
     ("Adam", dict(betas=(0.0, 0.0))), ("Adagrad", dict(eps=0)), ("NAdam", dict(momentum_decay=0)),
+    ("Rprop", dict(step_sizes=(50, 1e-6))), ("Rprop", dict(etas=(0.999, 1.001), lr=0)), ("Adamax", dict(betas=(0.0, 0.0))),
+    ("ASGD", dict(lambd=-1.0, alpha=-2.0, t0=-5)), ("ASGD", dict(lr=0)),
+    ("Adafactor", dict(eps=(0.0, 0.0), d=1.0, beta2_decay=0.0)), ("Adafactor", dict(lr=0, weight_decay=0.0)),
+    ("Muon", dict(momentum=1.5, adjust_lr_fn="original", weight_decay=0)), ("Muon", dict(ns_steps=0, nesterov=False)),
+    ("LBFGS", dict(lr=0, tolerance_grad=-1.0, tolerance_change=0.0, history_size=1, max_iter=1)),
+    ("SparseAdam", dict(betas=(0.0, 0.0), maximize=True, eps=1e-30)),
 ])
 def test_accepted_by_torch_accepted_by_us(f64, name, kwargs):
-    p = f64.zeros(2, requires_grad=True)
+    p = f64.zeros((2, 2), requires_grad=True)
     getattr(f64.optim, name)([p], **kwargs)  # torch accepts it ...
-    opt = descent.TORCH_TWINS[name](**kwargs)  # ... and so do we
+    opt = twin(name, **kwargs)  # ... and so do we
+    x = np.array([[0.3, 0.2], [-0.1, 0.4]]) if name != "LBFGS" else np.array([0.3, 0.2])  # L-BFGS: Rosenbrock's x
     with np.errstate(invalid="ignore"):  # alpha > 1 makes the square average negative: NaN, as in torch
-        step, _ = opt.update(np.array([0.5, -1.0]), opt.init(np.zeros(2)), np.zeros(2))
-    assert step.shape == (2,)
+        step, _ = opt.update(np.ones_like(x) * 0.5, opt.init(x), x)
+    assert step.shape == x.shape
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    (dict(ns_steps=100), "Number of steps must be less than 100 for computational efficiency"),
+    (dict(ns_coefficients=(3.4, -4.7)), "Coefficients must be a tuple of exactly 3 values"),
+])
+def test_muon_step_time_errors_raised_when_built(f64, kwargs, message):
+    """torch.optim.Muon finds these at its first step; descent at once, with torch's words."""
+    p = f64.ones((2, 3), requires_grad=True)
+    opt = f64.optim.Muon([p], **kwargs)
+    p.grad = f64.ones((2, 3))
+    with pytest.raises(ValueError) as theirs:
+        opt.step()
+    with pytest.raises(ValueError) as ours:
+        descent.muon(**kwargs)
+    assert str(ours.value) == str(theirs.value) == message
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -194,6 +248,16 @@ QUAD = F.quadratic(np.diag([1.0, 3.0]))
     (lambda: descent.line_search(QUAD, c=0), ["c value", "0"]),
     (lambda: descent.line_search(QUAD, max_backtracks=0), ["max_backtracks", "0"]),
     (lambda: descent.line_search(object(), method="armijo"), ["objective", ".f"]),
+    (lambda: descent.lbfgs(QUAD, max_iter=0), ["max_iter", "0"]),
+    (lambda: descent.lbfgs(QUAD, max_eval=2.5), ["max_eval", "2.5"]),
+    (lambda: descent.lbfgs(QUAD, history_size=0), ["history_size", "0"]),
+    (lambda: descent.lbfgs(QUAD, tolerance_grad=math.nan), ["tolerance_grad", "nan"]),
+    (lambda: descent.lbfgs(QUAD, line_search_fn="armijo"), ["line_search_fn", "'armijo'", "strong_wolfe"]),
+    (lambda: descent.lbfgs(object()), ["objective", ".f"]),
+    (lambda: descent.rprop(etas=0.5), ["etas", "0.5"]),
+    (lambda: descent.rprop(step_sizes=(1e-6, 1.0, 2.0)), ["step_sizes", "(1e-06, 1.0, 2.0)"]),
+    (lambda: descent.adafactor(eps=1e-3), ["eps", "0.001"]),
+    (lambda: descent.muon(ns_steps=2.5), ["ns_steps", "2.5"]),
     # schedules
     (lambda: S.step_lr(0.1, step_size=0), ["step_size", "0"]),
     (lambda: S.step_lr(0.1, step_size=2.5), ["step_size", "2.5"]),
@@ -265,11 +329,47 @@ def test_nan_lr_rejected_though_torch_accepts_it(f64):
     """torch tests ``lr < 0``, which NaN passes; a NaN rate would silently poison a run."""
     p = f64.zeros(2, requires_grad=True)
     f64.optim.SGD([p], lr=math.nan)
-    for rule in descent.TORCH_TWINS.values():
-        raises_naming(lambda: rule(lr=math.nan), "Invalid learning rate: nan")
+    for name, rule in descent.TORCH_TWINS.items():
+        args = (F.rosenbrock(),) if name == "LBFGS" else ()
+        raises_naming(lambda: rule(*args, lr=math.nan), torch_message(f64, name, dict(lr=-1.0)).replace("-1.0", "nan"))
 
 
 def test_schedule_t_checks():
     s = S.exponential_lr(0.1, 0.5)
     raises_naming(lambda: s(-3), "t", "-3")
     raises_naming(lambda: s(0.5), "t", "0.5")
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+@pytest.mark.parametrize("kinds", ["float-tensor", "tensor-float", "int-float", "float32-float"])
+def test_betas_of_two_kinds_rejected_as_by_torch(f64, name, kinds):
+    """torch.optim.Adam/AdamW take both betas as Python floats or both as tensors."""
+    make = {"float": lambda b: b, "tensor": f64.tensor, "int": lambda b: int(b), "float32": np.float32}
+    first, second = kinds.split("-")
+    betas = (make[first](0.0 if first == "int" else 0.9), make[second](0.99))
+    expected = torch_message(f64, name, dict(betas=betas))
+    assert expected == "betas must be either both floats or both Tensors"
+    with pytest.raises(ValueError) as info:
+        descent.TORCH_TWINS[name](betas=betas)
+    assert str(info.value) == expected
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "NAdam", "RAdam"])
+def test_tensor_betas_accepted_as_by_torch(f64, name):
+    """Both betas tensors: accepted, read as the same numbers (torch keeps them as 0-d tensors).
+    NAdam and RAdam have no type check in torch: there a mixed pair is accepted too."""
+    from test_parity import run_pair
+
+    run_pair(f64, name, dict(lr=0.01, betas=(f64.tensor(0.8), f64.tensor(0.99))), steps=20)
+    if name in ("NAdam", "RAdam"):
+        run_pair(f64, name, dict(lr=0.01, betas=(0.8, f64.tensor(0.99))), steps=20)
+    assert descent.TORCH_TWINS[name](betas=(np.array([0.8, 0.9]), 0.99)).hyperparams["betas"][1] == 0.99  # a batch
+
+
+def test_tensor_lr_of_many_entries_rejected_as_by_torch(f64):
+    lr = f64.tensor([0.1, 0.2])
+    for name in descent.TORCH_TWINS:
+        expected = torch_message(f64, name, dict(lr=lr))
+        with pytest.raises(ValueError) as info:
+            twin(name, lr=lr)
+        assert str(info.value) == expected == "Tensor lr must be 1-element"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import descent
+import descent.rules
 import numpy as np
 import pytest
 from descent import averages
@@ -10,7 +11,7 @@ from descent import functions as F
 from descent import schedules as S
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_parity import run_pair
+from test_parity import RUN_PAIR_TWINS, run_pair
 
 FEW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SOME = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -23,10 +24,24 @@ def unit(lo=0.0, hi=1.0):
 @st.composite
 def twin_configs(draw):
     """A torch twin and a random valid set of its hyperparameters."""
-    name = draw(st.sampled_from(list(descent.TORCH_TWINS)))
+    name = draw(st.sampled_from(RUN_PAIR_TWINS))
     wd = draw(st.sampled_from([0.0, draw(unit(0.0, 0.5))]))
     kw = dict(weight_decay=wd, maximize=draw(st.booleans()))
-    if name == "SGD":
+    if name == "Rprop":
+        del kw["weight_decay"]
+        lo = draw(unit(1e-6, 1e-2))
+        kw.update(lr=draw(unit(1e-4, 0.2)), etas=(draw(unit(0.05, 0.95)), draw(unit(1.01, 2.0))),
+                  step_sizes=(lo, draw(unit(lo, 5.0))))
+    elif name == "ASGD":
+        kw.update(lr=draw(unit(0.0, 0.1)), lambd=draw(unit(0.0, 0.1)), alpha=draw(unit(0.0, 1.0)),
+                  t0=draw(st.sampled_from([0.0, 5.0, 12.5, 1e6])))
+    elif name == "Adafactor":
+        kw.update(lr=draw(unit(0.0, 0.2)), beta2_decay=draw(unit(-1.0, 0.0)), d=draw(unit(1.0, 3.0)),
+                  eps=(draw(st.sampled_from([None, draw(unit(0.0, 1e-2))])), draw(unit(0.0, 1e-2))))
+    elif name == "Adamax":
+        kw.update(lr=draw(unit(0.0, 0.1)), betas=(draw(unit(0.0, 0.99)), draw(unit(0.0, 0.9999))),
+                  eps=draw(unit(1e-10, 1e-2)))
+    elif name == "SGD":
         nesterov = draw(st.booleans())
         momentum = draw(unit(0.05, 0.99)) if nesterov else draw(st.sampled_from([0.0, draw(unit(0.0, 0.99))]))
         kw.update(lr=draw(unit(0.0, 0.05)), momentum=momentum, nesterov=nesterov,
@@ -66,6 +81,62 @@ def test_parity_with_torch_for_random_hyperparameters(f64, config):
     run_pair(f64, name, kwargs, steps=25, **({"tol": tol} if tol else {}))
 
 
+@st.composite
+def matrix_twin_configs(draw):
+    """Adafactor (factored) or Muon, a parameter shape and random valid hyperparameters."""
+    name = draw(st.sampled_from(["Adafactor", "Muon"]))
+    if name == "Adafactor":
+        shape = draw(st.sampled_from([(3, 4), (4, 3), (2, 2, 3)]))
+        kw = dict(lr=draw(unit(0.0, 0.2)), beta2_decay=draw(unit(-1.0, 0.0)), d=draw(unit(1.0, 3.0)),
+                  eps=(draw(st.sampled_from([None, draw(unit(0.0, 1e-2))])), draw(unit(0.0, 1e-2))),
+                  weight_decay=draw(st.sampled_from([0.0, draw(unit(0.0, 0.5))])), maximize=draw(st.booleans()))
+    else:
+        shape = draw(st.sampled_from([(3, 4), (4, 3), (4, 4)]))
+        kw = dict(lr=draw(unit(0.0, 0.05)), momentum=draw(unit(0.0, 0.99)), nesterov=draw(st.booleans()),
+                  weight_decay=draw(st.sampled_from([0.0, draw(unit(0.0, 0.5))])), ns_steps=draw(st.integers(0, 6)),
+                  adjust_lr_fn=draw(st.sampled_from([None, "original", "match_rms_adamw"])),
+                  eps=draw(unit(1e-9, 1e-3)))
+    return name, shape, kw
+
+
+@FEW
+@given(matrix_twin_configs())
+def test_matrix_twins_parity_for_random_hyperparameters(f64, monkeypatch, config):
+    name, shape, kwargs = config
+
+    def float64_step(topt):  # torch's Muon with its bfloat16 cast a copy (see test_parity_matrix.py)
+        with monkeypatch.context() as m:
+            m.setattr(f64.Tensor, "bfloat16", lambda self, *a, **k: self.clone())
+            topt.step()
+
+    run_pair(f64, name, kwargs, steps=25, shape=shape, torch_step=float64_step if name == "Muon" else None)
+
+
+@FEW
+@given(st.fixed_dictionaries({
+    "lr": unit(0.05, 1.0), "max_iter": st.integers(1, 25), "history_size": st.integers(1, 12),
+    "line_search_fn": st.sampled_from([None, "strong_wolfe"]), "tolerance_grad": st.sampled_from([1e-7, 1e-5]),
+    "tolerance_change": st.sampled_from([1e-9, 1e-6]),
+}), st.booleans())
+def test_lbfgs_parity_for_random_hyperparameters(f64, kwargs, capped):
+    from test_lbfgs import Vector, lbfgs_pair
+
+    if capped:  # max_eval below the default max_iter * 5 // 4
+        kwargs = {**kwargs, "max_eval": max(1, kwargs["max_iter"] // 2)}
+    lbfgs_pair(f64, kwargs, Vector(), steps=3)
+
+
+@FEW
+@given(st.fixed_dictionaries({
+    "lr": unit(1e-4, 0.1), "betas": st.tuples(unit(0.0, 0.99), unit(0.0, 0.9999)), "eps": unit(1e-10, 1e-2),
+    "maximize": st.booleans(),
+}))
+def test_sparse_adam_parity_for_random_hyperparameters(f64, kwargs):
+    from test_sparse_adam import sparse_pair
+
+    sparse_pair(f64, kwargs, steps=15)
+
+
 class Negated(F.Objective):
     """-f: minimising it is maximising f."""
 
@@ -93,7 +164,8 @@ def test_maximize_f_is_minimize_minus_f(config, x0):
 
 
 @SOME
-@given(st.sampled_from(["sgd", "adagrad", "rmsprop", "adam", "nadam", "radam", "momentum", "adam_lecture"]),
+@given(st.sampled_from(["sgd", "adagrad", "rmsprop", "adam", "nadam", "radam", "momentum", "adam_lecture",
+                        "rprop", "adamax", "asgd"]),
        st.lists(unit(1e-4, 1e-2), min_size=3, max_size=3),
        st.lists(st.tuples(unit(-2.0, 2.0), unit(-1.0, 3.0)), min_size=2, max_size=2))
 def test_batch_equals_loop_of_single_runs(rule, lrs, starts):
@@ -201,3 +273,78 @@ def test_averages_properties(values, rho):
     np.testing.assert_allclose(averages.bias_corrected(averages.ema(np.full(n, 3.0), rho, v0=0.0), rho), 3.0, rtol=1e-9)
     k = min(3, n)
     np.testing.assert_allclose(averages.sma(values, k), np.convolve(values, np.ones(k) / k, mode="valid"), atol=1e-12)
+
+
+RULES = sorted(set(descent.rules.__all__) - {"Optimizer", "TORCH_TWINS", "SparseGrad"})
+
+
+def build(name, **kwargs):
+    """The rule ``name`` with ``kwargs``; an objective-first rule gets a quadratic."""
+    import inspect
+
+    make = getattr(descent, name)
+    if "objective" in inspect.signature(make).parameters:
+        kwargs.setdefault("objective", F.Quadratic([[2.0, 0.3], [0.3, 1.0]], b=[0.5, -1.0]))
+    return make(**kwargs)
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_hyperparams_record_every_argument(name):
+    """``opt.hyperparams`` has every argument of the factory, in the signature's order, with
+    the value it was given (the defaults, and a changed learning rate)."""
+    import inspect
+
+    sig = inspect.signature(getattr(descent, name))
+    opt = build(name)
+    assert list(opt.hyperparams) == list(sig.parameters), name
+    for k, p in sig.parameters.items():
+        if p.default is not p.empty:
+            assert opt.hyperparams[k] is p.default or opt.hyperparams[k] == p.default, (name, k)
+    if "lr" in sig.parameters:
+        assert build(name, lr=0.0123).hyperparams["lr"] == 0.0123
+    assert repr(opt).startswith(opt.name + "(")
+
+
+#: the rules whose update couples the entries of x, or whose gradient is not a plain array
+#: (sparse_adam: its SparseGrad; its arithmetic is entrywise)
+NOT_ELEMENTWISE = {"adafactor", "muon", "lbfgs", "sparse_adam", "nesterov", "newton", "line_search"}
+
+
+def test_elementwise_flag():
+    assert {n for n in RULES if not build(n).elementwise} == NOT_ELEMENTWISE & set(RULES)
+
+
+@SOME
+@given(st.sampled_from(sorted(set(RULES) - NOT_ELEMENTWISE)), st.integers(0, 2 ** 32 - 1))
+def test_elementwise_rule_on_a_flat_buffer_equals_one_call_per_parameter(name, seed):
+    """What ``elementwise=True`` promises the torch adapter: one call on the concatenation of
+    two parameters (a flat buffer) gives the concatenation of the two separate calls."""
+    rng = np.random.default_rng(seed)
+    opt = build(name)
+    parts = [rng.standard_normal(3), rng.standard_normal((2, 2))]
+    flat = np.concatenate([p.reshape(-1) for p in parts])
+    states, flat_state = [opt.init(p) for p in parts], opt.init(flat)
+    for _ in range(8):
+        grads = [rng.standard_normal(p.shape) for p in parts]
+        steps = []
+        for i, (p, g) in enumerate(zip(parts, grads, strict=True)):
+            step, states[i] = opt.update(g, states[i], p)
+            steps.append(step)
+            parts[i] = p + step
+        flat_step, flat_state = opt.update(np.concatenate([g.reshape(-1) for g in grads]), flat_state, flat)
+        flat = flat + flat_step
+        np.testing.assert_allclose(flat_step, np.concatenate([s.reshape(-1) for s in steps]), rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["adafactor", "muon"])
+def test_not_elementwise_rule_differs_on_a_flat_buffer(name):
+    """The flag is needed: one call on two matrices stacked differs from two calls."""
+    rng = np.random.default_rng(0)
+    opt = build(name, lr=0.05)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)) * 10
+    ga, gb = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    sa, _ = opt.update(ga, opt.init(a), a)
+    sb, _ = opt.update(gb, opt.init(b), b)
+    both = np.vstack([a, b])
+    s_both, _ = opt.update(np.vstack([ga, gb]), opt.init(both), both)
+    assert np.max(np.abs(s_both - np.vstack([sa, sb]))) > 1e-3

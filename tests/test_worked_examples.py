@@ -174,7 +174,7 @@ def test_adagrad_deck_first_step():
     for x0 in (-1.5, 0.3, 9.0):
         xs, _, states = steps_of(descent.adagrad_lecture(lr=0.5, eps=1e-7, s0=0.0), F.parabola().grad, [x0], 1)
         assert xs[1, 0] == pytest.approx(x0 - 0.5 * np.sign(x0), abs=1e-6)
-        assert states[0].sum[0] == pytest.approx((2 * x0) ** 2)
+        assert states[0].s[0] == pytest.approx((2 * x0) ** 2)
     xs, _, _ = steps_of(descent.adagrad_lecture(lr=0.5, eps=1e-7, s0=0.1), F.parabola().grad, [1.0], 1)
     assert xs[1, 0] == pytest.approx(1 - 0.5 * 2 / np.sqrt(4.1 + 1e-7))
 

@@ -104,10 +104,9 @@ def linear_lr(lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5) -> Schedu
     ``end_factor`` e over ``total_iters`` T steps (torch ``LinearLR``): a linear warm-up.
     """
     lr = _base_lr(lr)
-    if chk._bad(start_factor, lambda a: (a <= 0) | (a > 1)):
-        raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
-    if chk._bad(end_factor, lambda a: (a < 0) | (a > 1)):
-        raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+    chk.satisfies(start_factor, lambda a: (a > 0) & (a <= 1),
+                  "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+    chk.satisfies(end_factor, lambda a: (a >= 0) & (a <= 1), "Ending multiplicative factor expected to be between 0 and 1.")
     total_iters = chk.positive_int(total_iters, "total_iters")
     return Schedule(lambda t: lr * (start_factor + (end_factor - start_factor) * np.minimum(total_iters, t) / total_iters),
                     "linear_lr", lr=lr, start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)

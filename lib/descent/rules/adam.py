@@ -1,31 +1,20 @@
-"""Adam and its relatives: AdamW, NAdam, RAdam, and the lecture forms of Adam.
+"""Adam and its relatives: AdamW, NAdam, RAdam, Adamax, Adafactor, SparseAdam, and the
+lecture forms of Adam.
 
-``adam``, ``adamw``, ``nadam`` and ``radam`` are torch.optim's classes exactly (float64,
-every step).  ``adam_lecture`` gives the forms the decks print: no bias correction,
-the first moment corrected only, and epsilon inside the root.
+``adam``, ``adamw``, ``nadam``, ``radam``, ``adamax``, ``adafactor`` and ``sparse_adam`` are
+torch.optim's classes exactly (float64, every step).  ``adam_lecture`` gives the forms the decks print: no bias
+correction, the first moment corrected only, and epsilon inside the root.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import _checks as chk
-from .base import Optimizer, maximum, namespace, zeros_like
-
-
-def _decayed_gradient(grad, x, lr_t, weight_decay, decoupled, maximize):
-    r"""torch's prologue of the Adam family: flip the sign for ``maximize``, then weight
-    decay, either as an L2 term in the gradient (:math:`g + \lambda x`) or decoupled as a
-    separate shrink of the iterate (:math:`-\eta_t \lambda x`, AdamW).  Returns
-    ``(g, shrink)``; the caller adds ``shrink`` to its step.  ``weight_decay=None``: none."""
-    g = -grad if maximize else grad
-    if weight_decay is None:  # no decay (decided once, when the rule was built)
-        return g, 0.0
-    if decoupled:
-        return g, -lr_t * weight_decay * x
-    return g + weight_decay * x, 0.0
+from .base import Optimizer, lr_at, maximum, namespace, torch_prologue, zeros_like
 
 
 def _moments(g, m, v, beta1, beta2):
@@ -36,28 +25,26 @@ def _moments(g, m, v, beta1, beta2):
 
 class AdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment (torch: ``exp_avg``)
-    v: Any  #: second moment (torch: ``exp_avg_sq``)
-    v_max: Any  #: running max of v (``amsgrad`` only, else None; torch: ``max_exp_avg_sq``)
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
+    v_max: Any  #: v^max, the running max of v (``amsgrad`` only, else None; torch: ``max_exp_avg_sq``)
 
 
-def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> Optimizer:
+def _adam(name, hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> Optimizer:
     chk.learning_rate(lr)
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    if any(isinstance(b, int) and not isinstance(b, bool) for b in (beta1, beta2)):
-        # torch.optim.Adam/AdamW's own check (betas=(0, 0.999) fails there); arrays pass
-        raise ValueError("betas must be either both floats or both Tensors")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    chk.betas_of_one_kind(betas)  # torch.optim.Adam/AdamW's own check
+    prologue = torch_prologue(maximize, weight_decay, decoupled)
 
     def init(x):
         return AdamState(0, zeros_like(x), zeros_like(x), zeros_like(x) if amsgrad else None)
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         m, v = _moments(g, state.m, state.v, beta1, beta2)
         v_max = maximum(state.v_max, v) if amsgrad else None
         bias_correction1 = 1 - beta1 ** t
@@ -66,11 +53,10 @@ def _adam(name, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled) -> O
         step = -(lr_t / bias_correction1) * (m / denom)
         return shrink + step, AdamState(t, m, v, v_max)
 
-    return Optimizer(init, update, name=name, hyperparams=dict(
-        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize))
+    return Optimizer(init, update, name=name, hyperparams=hyperparams)
 
 
-def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, maximize=False,
+def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize=False,
          decoupled_weight_decay=False) -> Optimizer:
     r"""Adam (Kingma & Ba 2015) as torch.optim.Adam.
 
@@ -92,12 +78,12 @@ def adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, m
         :math:`|g| \approx \epsilon`.  ``weight_decay`` here is an L2 term in the gradient
         (it enters m and v); ``decoupled_weight_decay=True`` is :func:`adamw` (as in torch).
     """
-    opt = _adam("adam", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=decoupled_weight_decay)
-    opt.hyperparams["decoupled_weight_decay"] = decoupled_weight_decay
-    return opt
+    hyperparams = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                       decoupled_weight_decay=decoupled_weight_decay)
+    return _adam("adam", hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=decoupled_weight_decay)
 
 
-def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False) -> Optimizer:
+def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False) -> Optimizer:
     r"""AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW: decoupled weight decay.
 
     .. math::
@@ -110,18 +96,19 @@ def adamw(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=Fals
         multiplies by the schedule factor only, so the paper's :math:`\lambda` equals
         ``lr * weight_decay`` of this rule.  Default ``weight_decay=1e-2`` (Adam's is 0).
     """
-    return _adam("adamw", lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=True)
+    hyperparams = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+    return _adam("adamw", hyperparams, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled=True)
 
 
 class NAdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment
-    v: Any  #: second moment
-    mu_product: Any  #: product of the momentum cache, prod mu_i
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
+    mu_product: Any  #: \Pi_t = prod_i mu_i, the product of the momentum cache (torch: ``mu_product``)
 
 
 def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-          decoupled_weight_decay=False, maximize=False) -> Optimizer:
+          decoupled_weight_decay=False, *, maximize=False) -> Optimizer:
     r"""NAdam (Dozat 2016) as torch.optim.NAdam.
 
     .. math::
@@ -142,15 +129,15 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(momentum_decay, "Invalid momentum_decay value: {}")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    prologue = torch_prologue(maximize, weight_decay, decoupled_weight_decay)
 
     def init(x):
         return NAdamState(0, zeros_like(x), zeros_like(x), 1.0)
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         mu_product = state.mu_product * mu
@@ -167,11 +154,11 @@ def nadam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=
 
 class RAdamState(NamedTuple):
     t: int  #: updates done so far
-    m: Any  #: first moment
-    v: Any  #: second moment
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    v: Any  #: v, the second moment (torch: ``exp_avg_sq``)
 
 
-def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False, *,
           maximize=False) -> Optimizer:
     r"""RAdam (Liu et al. 2020) as torch.optim.RAdam.
 
@@ -193,7 +180,7 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     beta1, beta2 = chk.betas(betas)
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    wd = None if chk.is_zero(weight_decay) else weight_decay  # None: no decay at all
+    prologue = torch_prologue(maximize, weight_decay, decoupled_weight_decay)
     rho_inf = 2 / (1 - beta2) - 1
 
     def init(x):
@@ -201,8 +188,8 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
 
     def update(grad, state, x):
         t = state.t + 1
-        lr_t = chk.lr_at(lr, state.t)
-        g, shrink = _decayed_gradient(grad, x, lr_t, wd, decoupled_weight_decay, maximize)
+        lr_t = lr_at(lr, state.t)
+        g, shrink = prologue(grad, x, lr_t)
         m, v = _moments(g, state.m, state.v, beta1, beta2)
         m_hat = m / (1 - beta1 ** t)
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
@@ -224,6 +211,201 @@ def radam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weigh
     return Optimizer(init, update, name="radam", hyperparams=dict(
         lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+
+class AdamaxState(NamedTuple):
+    t: int  #: updates done so far
+    m: Any  #: m, the first moment (torch: ``exp_avg``)
+    u: Any  #: u, the exponentially weighted infinity norm of the gradients (torch: ``exp_inf``)
+
+
+def adamax(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False) -> Optimizer:
+    r"""Adamax (Kingma & Ba 2015, section 7.1) as torch.optim.Adamax: Adam with the
+    :math:`L^\infty` norm in place of the :math:`L^2` one.
+
+    .. math::
+        g &\leftarrow \pm g + \lambda x, \qquad m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+        u_t = \max(\beta_2 u_{t-1},\ |g_t| + \epsilon) \\
+        x &\leftarrow x - \frac{\eta}{1-\beta_1^t}\, \frac{m_t}{u_t}
+
+    :math:`u_t` is the limit :math:`p \to \infty` of
+    :math:`\bigl((1-\beta_2^p)\sum_i \beta_2^{p(t-i)} |g_i|^p\bigr)^{1/p}`, up to the factor
+    :math:`(1-\beta_2^p)^{1/p} \to 1`: a decaying maximum of past gradient sizes, which needs no
+    bias correction.
+
+    Note:
+        torch adds :math:`\epsilon` inside the maximum (the paper has
+        :math:`u_t = \max(\beta_2 u_{t-1}, |g_t|)` and no :math:`\epsilon`), so
+        :math:`u_t \ge \epsilon` and a zero gradient never divides by zero.
+    """
+    chk.learning_rate(lr)
+    chk.nonnegative(eps, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
+    prologue = torch_prologue(maximize, weight_decay)
+
+    def init(x):
+        return AdamaxState(0, zeros_like(x), zeros_like(x))
+
+    def update(grad, state, x):
+        t = state.t + 1
+        g, _ = prologue(grad, x)
+        m = state.m + (1 - beta1) * (g - state.m)
+        u = maximum(beta2 * state.u, abs(g) + eps)
+        return -(lr_at(lr, state.t) / (1 - beta1 ** t)) * (m / u), AdamaxState(t, m, u)
+
+    return Optimizer(init, update, name="adamax", hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+
+def _rms(a) -> float:
+    r""":math:`\operatorname{RMS}(a) = \|a\|_2 / \sqrt{\text{number of entries}}`, a Python float (torch's ``.item()``)."""
+    return float(namespace(a).sum(a * a)) ** 0.5 / math.prod(np.shape(a)) ** 0.5
+
+
+class AdafactorState(NamedTuple):
+    t: int  #: updates done so far
+    r: Any  #: R_t, the row means of g^2, shape (..., n, 1) (x of 2 or more axes, else None; torch: ``row_var``)
+    c: Any  #: C_t, the column means of g^2, shape (..., 1, m) (else None; torch: ``col_var``)
+    v: Any  #: V_t, the second moment of a vector or a number x (else None; torch: ``variance``)
+
+
+def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *, maximize=False) -> Optimizer:
+    r"""Adafactor (Shazeer & Stern 2018) as torch.optim.Adafactor: Adam's second moment of a
+    matrix kept as its row and column means only (:math:`n + m` numbers instead of
+    :math:`nm`), no first moment, a step relative to the size of :math:`x`, and update
+    clipping.
+
+    .. math::
+        \hat\beta_t &= 1 - t^{\tau}, \qquad \rho_t = \min(\eta, 1/\sqrt t), \qquad
+        \alpha_t = \max(\epsilon_2, \operatorname{RMS}(x))\, \rho_t \\
+        \text{matrix: } R_t &= \hat\beta_t R_{t-1} + (1-\hat\beta_t) \operatorname{mean}_j g_{ij}^2, \quad
+        C_t = \hat\beta_t C_{t-1} + (1-\hat\beta_t) \operatorname{mean}_i g_{ij}^2, \quad
+        \hat V_t = \frac{R_t C_t}{\max(\operatorname{mean}_i R_t,\ \epsilon_1)} \\
+        \text{vector: } \hat V_t &= V_t = \hat\beta_t V_{t-1} + (1-\hat\beta_t)\, g_t^2 \\
+        U_t &= \frac{g_t}{\sqrt{\max(\hat V_t, \epsilon_1^2)}}, \qquad
+        x \leftarrow x - \eta\lambda x - \frac{\alpha_t}{\max(1, \operatorname{RMS}(U_t)/d)}\, U_t
+
+    with ``beta2_decay`` :math:`=\tau`, ``eps`` :math:`=(\epsilon_1, \epsilon_2)` (``None``:
+    the machine epsilon of x's dtype), ``d`` the clipping threshold, ``weight_decay``
+    :math:`=\lambda`.  :math:`\hat V_t` is the rank-one matrix whose row means are :math:`R_t` and
+    whose column means are :math:`C_t` (the outer product over the mean), exact when
+    :math:`g^2` has rank one.  A tensor of more than two axes is factored over its last two,
+    the others are a batch of matrices.
+
+    Note:
+        torch's :math:`\rho_t` caps the relative step with ``lr``, where the paper fixes
+        :math:`\min(10^{-2}, 1/\sqrt t)`; it clamps :math:`\hat V` at :math:`\epsilon_1^2` where the
+        paper adds :math:`\epsilon_1 = 10^{-30}`; its decay is decoupled (AdamW's
+        :math:`-\eta\lambda x`, applied after :math:`\alpha_t` is read from the undecayed
+        :math:`x`); and it has no first moment (the paper's :math:`\beta_1 = 0`).
+        :math:`\hat\beta_t` is the paper's :math:`\hat\beta_{2t}`; at :math:`t = 1` it is 0, so the
+        first statistics are those of :math:`g_1^2` alone.
+
+    ``elementwise=False``: the row and column statistics and both RMS values couple the
+    entries of ``x``, so ``x`` is one parameter in its own shape (never a flat buffer or a
+    batch of runs).
+    """
+    chk.learning_rate(lr, "Learning rate should be >= 0 but is: {}")
+    chk.satisfies(beta2_decay, lambda a: a <= 0, "beta2_decay should be <= 0 but is: {}")
+    eps1, eps2 = chk.pair(eps, "eps", "(eps1 or None, eps2)")
+    if eps1 is not None:
+        chk.nonnegative(eps1, "epsilon1 should be >= 0 but is: {}")
+    chk.nonnegative(eps2, "epsilon2 should be >= 0 but is: {}")
+    chk.satisfies(d, lambda a: a >= 1, "Clipping threshold d should be >= 1 but is: {}")
+    chk.nonnegative(weight_decay, "weight_decay should be >= 0 but is: {}")
+    prologue = torch_prologue(maximize, weight_decay, decoupled=True)
+
+    def init(x):
+        if len(getattr(x, "shape", ())) >= 2:
+            return AdafactorState(0, zeros_like(x[..., :1]), zeros_like(x[..., :1, :]), None)
+        return AdafactorState(0, None, None, zeros_like(x))
+
+    def update(grad, state, x):
+        t = state.t + 1
+        lr_t = lr_at(lr, state.t)
+        xp = namespace(x, grad)
+        e1 = xp.finfo(getattr(x, "dtype", float)).eps if eps1 is None else eps1
+        alpha = max(eps2, _rms(x)) * min(lr_t, 1 / t ** 0.5)
+        g, shrink = prologue(grad, x, lr_t)
+        w = t ** beta2_decay  # 1 - beta_hat_t, the weight of the new statistics
+        r, c, v = state.r, state.c, state.v
+        if v is None:
+            r = r + w * (xp.mean(g * g, axis=-1, keepdims=True) - r)
+            c = c + w * (xp.mean(g * g, axis=-2, keepdims=True) - c)
+            v_hat = (r @ c) / xp.clip(xp.mean(r, axis=-2, keepdims=True), min=e1)
+        else:
+            v_hat = v = v + w * (g * g - v)
+        u = g / xp.clip(v_hat, min=e1 * e1) ** 0.5
+        return shrink - alpha / max(1.0, _rms(u) / d) * u, AdafactorState(t, r, c, v)
+
+    return Optimizer(init, update, name="adafactor", elementwise=False, hyperparams=dict(
+        lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, maximize=maximize))
+
+
+class SparseGrad(NamedTuple):
+    """A gradient that has entries only where ``mask`` is True (torch: a sparse COO gradient,
+    such as ``nn.Embedding(sparse=True)`` gives, whose rows are the ones looked up).
+
+    ``values`` is the gradient as a dense array of x's shape, with any finite number (0)
+    where there is no entry; an entry that is present may be 0 and still counts.  ``mask``
+    is a boolean array that broadcasts against x (an embedding's ``(rows, 1)``).  A
+    duplicated index of a torch sparse gradient is one entry with the values summed (its
+    ``coalesce()``).
+    """
+
+    values: Any
+    mask: Any
+
+
+def sparse_adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False) -> Optimizer:
+    r"""SparseAdam as torch.optim.SparseAdam: Adam on the entries a sparse gradient has; the
+    other entries of x, m and v stay as they are (a "lazy" Adam, for embeddings).
+
+    .. math::
+        \text{where present:}\quad m \leftarrow m + (1-\beta_1)(g - m), \quad
+        v \leftarrow v + (1-\beta_2)(g^2 - v), \quad
+        x \leftarrow x - \eta\, \frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\, \frac{m}{\sqrt v + \epsilon}
+
+    The gradient is a :class:`SparseGrad` ``(values, mask)``; a plain array counts as every
+    entry present.  :math:`t` counts every update, whether an entry was present or not.
+
+    Note:
+        :math:`\epsilon` is added to the uncorrected root (the paper's "efficient" ordering),
+        where torch.optim.Adam adds it after the correction; and the bias corrections use the
+        update count :math:`t`, not the number of updates an entry was present in, so a row
+        seen for the first time at update 1000 gets the corrections of :math:`t = 1000`: its first
+        step is :math:`\eta(1-\beta_1)\sqrt{1-\beta_2^{1000}}/\sqrt{1-\beta_2} \approx 2.5\eta` long,
+        not :math:`\eta` (with the default betas).
+        torch rejects a dense gradient ("SparseAdam does not support dense gradients, please
+        consider Adam instead"); this rule takes it as fully present.
+
+    ``elementwise=False``: the gradient is not a plain array, so the torch adapter treats
+    such parameters on their own (the update itself is entrywise).
+    """
+    chk.learning_rate(lr, positive=True)
+    chk.satisfies(eps, lambda a: a > 0, "Invalid epsilon value: {}")
+    beta1, beta2 = chk.betas(betas)
+    prologue = torch_prologue(maximize)
+
+    def init(x):
+        return AdamState(0, zeros_like(x), zeros_like(x), None)
+
+    def update(grad, state, x):
+        values, mask = (grad.values, grad.mask) if isinstance(grad, SparseGrad) else (grad, None)
+        t = state.t + 1
+        g, _ = prologue(values, x)
+        m = state.m + (1 - beta1) * (g - state.m)
+        v = state.v + (1 - beta2) * (g * g - state.v)
+        step_size = lr_at(lr, state.t) * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
+        step = -step_size * (m / (v ** 0.5 + eps))
+        if mask is not None:  # absent entries keep m, v and x
+            xp = namespace(x)
+            m, v, step = xp.where(mask, m, state.m), xp.where(mask, v, state.v), xp.where(mask, step, 0.0)
+        return step, AdamState(t, m, v, None)
+
+    return Optimizer(init, update, name="sparse_adam", elementwise=False, hyperparams=dict(
+        lr=lr, betas=betas, eps=eps, maximize=maximize))
 
 
 _CORRECTIONS = ("none", "first", "both")
@@ -262,7 +444,7 @@ def adam_lecture(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, bias_correction="both", 
         m_hat = m if bias_correction == "none" else m / (1 - beta1 ** t)
         v_hat = v / (1 - beta2 ** t) if bias_correction == "both" else v
         denom = (v_hat + eps) ** 0.5 if eps_inside else v_hat ** 0.5 + eps
-        return -chk.lr_at(lr, state.t) * m_hat / denom, AdamState(t, m, v, None)
+        return -lr_at(lr, state.t) * m_hat / denom, AdamState(t, m, v, None)
 
     return Optimizer(init, update, name="adam_lecture", hyperparams=dict(
         lr=lr, betas=betas, eps=eps, bias_correction=bias_correction, eps_inside=eps_inside))

@@ -1,7 +1,7 @@
-"""Per-coordinate learning rates: Adagrad, RMSProp, AdaDelta.
+"""Per-coordinate learning rates: Rprop, Adagrad, RMSProp, AdaDelta.
 
-``adagrad``, ``rmsprop`` and ``adadelta`` are torch.optim's classes exactly.  The
-``*_lecture`` forms put epsilon inside the square root and start the accumulator at
+``rprop``, ``adagrad``, ``rmsprop`` and ``adadelta`` are torch.optim's classes exactly.
+The ``*_lecture`` forms put epsilon inside the square root and start the accumulator at
 ``s0``, as deck 001 does its worked examples.
 """
 
@@ -10,15 +10,69 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .. import _checks as chk
-from .base import Optimizer, zeros_like
+from .base import Optimizer, is_zero, lr_at, namespace, torch_prologue, zeros_like
+
+
+class RpropState(NamedTuple):
+    t: int  #: updates done so far
+    g_prev: Any  #: g_{t-1}, the previous gradient, 0 where its sign had flipped (torch: ``prev``)
+    eta: Any  #: \eta_t, the step size of every weight (torch: ``step_size``)
+
+
+def rprop(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False) -> Optimizer:
+    r"""Rprop (Riedmiller & Braun 1993) as torch.optim.Rprop: every weight has its own step
+    size, which grows while its gradient keeps its sign and shrinks when the sign flips;
+    the step uses the gradient's sign only, never its size.
+
+    .. math::
+        s &= \operatorname{sign}(g_t\, g_{t-1}), \qquad
+        \eta_t = \operatorname{clip}\bigl(\eta_{t-1} \cdot
+            \begin{cases} \eta_+ & s > 0 \\ \eta_- & s < 0 \\ 1 & s = 0 \end{cases},
+            \ \Gamma_{\min},\ \Gamma_{\max}\bigr) \\
+        g_t &\leftarrow 0 \ \text{where}\ s < 0, \qquad
+        x \leftarrow x - \eta_t \operatorname{sign}(g_t)
+
+    with ``etas`` :math:`= (\eta_-, \eta_+)`, ``step_sizes`` :math:`= (\Gamma_{\min},
+    \Gamma_{\max})`, :math:`\eta_0 =` ``lr`` and :math:`g_0 = 0`.
+
+    Note:
+        ``lr`` is only the initial step size :math:`\eta_0`: torch reads ``group["lr"]`` once,
+        when it creates the state, so a schedule changes nothing after the first update (this
+        rule reads ``lr`` at ``t = 0``).  Where the sign flips torch stores a zero gradient:
+        that weight does not move now and the next update sees :math:`s = 0` (step size kept),
+        the variant Igel & Hüsken (2000) call Rprop⁻; the paper's Rprop⁺ also undoes the last
+        step.  A full-batch method: with minibatch noise the signs flip at random, which is
+        what RMSProp was built to fix.
+    """
+    chk.learning_rate(lr)
+    eta_minus, eta_plus = chk.pair(etas, "etas", "(etaminus, etaplus)")
+    bad_etas = f"Invalid eta values: {eta_minus}, {eta_plus}".replace("{", "{{").replace("}", "}}")
+    chk.satisfies(eta_minus, lambda a: (a > 0) & (a < 1), bad_etas)
+    chk.satisfies(eta_plus, lambda a: a > 1, bad_etas)
+    eta_min, eta_max = chk.pair(step_sizes, "step_sizes", "(min, max)")
+    prologue = torch_prologue(maximize)
+
+    def init(x):
+        return RpropState(0, zeros_like(x), zeros_like(x) + lr_at(lr, 0))
+
+    def update(grad, state, x):
+        g, _ = prologue(grad, x)
+        xp = namespace(g)
+        s = xp.sign(g * state.g_prev)
+        eta = xp.clip(state.eta * xp.where(s > 0, eta_plus, xp.where(s < 0, eta_minus, 1.0)), eta_min, eta_max)
+        g = xp.where(s < 0, 0.0, g)
+        return -xp.sign(g) * eta, RpropState(state.t + 1, g, eta)
+
+    return Optimizer(init, update, name="rprop", hyperparams=dict(
+        lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
 
 
 class AdagradState(NamedTuple):
     t: int  #: updates done so far
-    sum: Any  #: s, the running sum of squared gradients
+    s: Any  #: s, the running sum of squared gradients (torch: ``sum``)
 
 
-def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
             maximize=False) -> Optimizer:
     r"""Adagrad (Duchi et al. 2011) as torch.optim.Adagrad.
 
@@ -38,17 +92,15 @@ def adagrad(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, ep
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(initial_accumulator_value, "Invalid initial_accumulator_value value: {}")
     chk.nonnegative(eps, "Invalid epsilon value: {}")
-    decay = not chk.is_zero(weight_decay)
+    prologue = torch_prologue(maximize, weight_decay)
 
     def init(x):
         return AdagradState(0, zeros_like(x) + initial_accumulator_value)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        clr = chk.lr_at(lr, state.t) / (1 + state.t * lr_decay)
-        s = state.sum + g * g
+        g, _ = prologue(grad, x)
+        clr = lr_at(lr, state.t) / (1 + state.t * lr_decay)
+        s = state.s + g * g
         return -clr * (g / (s ** 0.5 + eps)), AdagradState(state.t + 1, s)
 
     return Optimizer(init, update, name="adagrad", hyperparams=dict(
@@ -71,20 +123,20 @@ def adagrad_lecture(lr=0.5, eps=1e-7, s0=0.0) -> Optimizer:
         return AdagradState(0, zeros_like(x) + s0)
 
     def update(grad, state, x):
-        s = state.sum + grad * grad
-        return -chk.lr_at(lr, state.t) * grad / (s + eps) ** 0.5, AdagradState(state.t + 1, s)
+        s = state.s + grad * grad
+        return -lr_at(lr, state.t) * grad / (s + eps) ** 0.5, AdagradState(state.t + 1, s)
 
     return Optimizer(init, update, name="adagrad_lecture", hyperparams=dict(lr=lr, eps=eps, s0=s0))
 
 
 class RMSpropState(NamedTuple):
     t: int  #: updates done so far
-    square_avg: Any  #: v, the moving average of g^2
-    grad_avg: Any  #: the moving average of g (``centered`` only, else None)
-    momentum_buffer: Any  #: b (``momentum > 0`` only, else None)
+    v: Any  #: v, the moving average of g^2 (torch: ``square_avg``)
+    g_bar: Any  #: \bar g, the moving average of g (``centered`` only, else None; torch: ``grad_avg``)
+    b: Any  #: b, the momentum buffer (``momentum > 0`` only, else None; torch: ``momentum_buffer``)
 
 
-def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
             maximize=False) -> Optimizer:
     r"""RMSProp (Tieleman & Hinton 2012) as torch.optim.RMSprop.
 
@@ -105,32 +157,30 @@ def rmsprop(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=
     chk.nonnegative(momentum, "Invalid momentum value: {}")
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
     chk.nonnegative(alpha, "Invalid alpha value: {}")
-    decay = not chk.is_zero(weight_decay)
-    use_momentum = not chk.is_zero(momentum)
+    prologue = torch_prologue(maximize, weight_decay)
+    use_momentum = not is_zero(momentum)
 
     def init(x):
         return RMSpropState(0, zeros_like(x), zeros_like(x) if centered else None,
                             zeros_like(x) if use_momentum else None)
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        v = alpha * state.square_avg + (1 - alpha) * (g * g)
-        gbar = state.grad_avg
+        g, _ = prologue(grad, x)
+        v = alpha * state.v + (1 - alpha) * (g * g)
+        g_bar = state.g_bar
         if centered:
-            gbar = state.grad_avg + (1 - alpha) * (g - state.grad_avg)
-            avg = (v - gbar * gbar) ** 0.5 + eps
+            g_bar = g_bar + (1 - alpha) * (g - g_bar)
+            a = (v - g_bar * g_bar) ** 0.5 + eps
         else:
-            avg = v ** 0.5 + eps
-        lr_t = chk.lr_at(lr, state.t)
-        buf = state.momentum_buffer
+            a = v ** 0.5 + eps
+        lr_t = lr_at(lr, state.t)
+        b = state.b
         if use_momentum:
-            buf = momentum * buf + g / avg
-            step = -lr_t * buf
+            b = momentum * b + g / a
+            step = -lr_t * b
         else:
-            step = -lr_t * (g / avg)
-        return step, RMSpropState(state.t + 1, v, gbar, buf)
+            step = -lr_t * (g / a)
+        return step, RMSpropState(state.t + 1, v, g_bar, b)
 
     return Optimizer(init, update, name="rmsprop", hyperparams=dict(
         lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
@@ -158,23 +208,23 @@ def rmsprop_lecture(lr=0.1, rho=0.9, eps=1e-7, s0=0.0) -> Optimizer:
 
     def update(grad, state, x):
         s = rho * state.s + (1 - rho) * (grad * grad)
-        return -chk.lr_at(lr, state.t) * grad / (s + eps) ** 0.5, LectureRMSpropState(state.t + 1, s)
+        return -lr_at(lr, state.t) * grad / (s + eps) ** 0.5, LectureRMSpropState(state.t + 1, s)
 
     return Optimizer(init, update, name="rmsprop_lecture", hyperparams=dict(lr=lr, rho=rho, eps=eps, s0=s0))
 
 
 class AdadeltaState(NamedTuple):
     t: int  #: updates done so far
-    square_avg: Any  #: G, moving average of g^2
-    acc_delta: Any  #: u, moving average of the squared updates
+    v: Any  #: v, the moving average of g^2 (torch: ``square_avg``)
+    u: Any  #: u, the moving average of the squared updates (torch: ``acc_delta``)
 
 
-def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optimizer:
+def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False) -> Optimizer:
     r"""AdaDelta (Zeiler 2012) as torch.optim.Adadelta.
 
     .. math::
-        G_t &= \rho G_{t-1} + (1-\rho) g_t^2, \qquad
-        \Delta x_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{G_t + \epsilon}}\, g_t \\
+        v_t &= \rho v_{t-1} + (1-\rho) g_t^2, \qquad
+        \Delta x_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t \\
         u_t &= \rho u_{t-1} + (1-\rho) \Delta x_t^2, \qquad x \leftarrow x - \eta\, \Delta x_t
 
     The ratio of two roots carries the units of :math:`x` (deck 004's units argument);
@@ -185,19 +235,17 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, maximize=False) -> Optim
     chk.in_range(rho, 0.0, 1.0, "Invalid rho value: {}", hi_open=False)
     chk.nonnegative(eps, "Invalid epsilon value: {}")
     chk.nonnegative(weight_decay, "Invalid weight_decay value: {}")
-    decay = not chk.is_zero(weight_decay)
+    prologue = torch_prologue(maximize, weight_decay)
 
     def init(x):
         return AdadeltaState(0, zeros_like(x), zeros_like(x))
 
     def update(grad, state, x):
-        g = -grad if maximize else grad
-        if decay:
-            g = g + weight_decay * x
-        G = rho * state.square_avg + (1 - rho) * (g * g)
-        delta = (state.acc_delta + eps) ** 0.5 / (G + eps) ** 0.5 * g
-        u = rho * state.acc_delta + (1 - rho) * (delta * delta)
-        return -chk.lr_at(lr, state.t) * delta, AdadeltaState(state.t + 1, G, u)
+        g, _ = prologue(grad, x)
+        v = rho * state.v + (1 - rho) * (g * g)
+        delta = (state.u + eps) ** 0.5 / (v + eps) ** 0.5 * g
+        u = rho * state.u + (1 - rho) * (delta * delta)
+        return -lr_at(lr, state.t) * delta, AdadeltaState(state.t + 1, v, u)
 
     return Optimizer(init, update, name="adadelta", hyperparams=dict(
         lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
