@@ -317,3 +317,11 @@ def test_an_oscillating_run_crosses_before_it_settles():
     first, settled = tr.first_below(tol).item(), tr.settled_at(tol).item()
     assert 0 < first < settled
     assert gap[first] < tol <= gap[first - 1] and np.any(gap[first:settled] >= tol) and np.all(gap[settled:] < tol)
+
+
+def test_rules_that_couple_the_runs_refuse_a_batch():
+    for opt in (descent.muon(), descent.adafactor(), descent.lbfgs(ROSEN), descent.sparse_adam()):
+        assert not opt.batched
+        with pytest.raises(ValueError, match=f"Invalid x0: shape \\(2, 2\\).*{opt.name}"):
+            descent.run(opt, ROSEN, [[-1.2, 1.0], [0.0, 0.0]], 3)
+    assert descent.newton(ROSEN).batched and descent.nesterov(ROSEN).batched and descent.adam().batched

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from .rules.base import is_torch, is_zero  # noqa: F401  (is_zero: descent.run still calls chk.is_zero)
+from .rules.base import is_torch
 
 
 def _as_array(value):

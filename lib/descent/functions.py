@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .rules.base import namespace
+from .rules.base import is_torch, namespace
 
 
 class Objective:
@@ -127,7 +127,7 @@ class Quadratic(Objective):
         self.window = window
 
     def _consts(self, x):
-        if type(x).__module__.startswith("torch"):
+        if is_torch(x):
             import torch
 
             return (torch.as_tensor(self.A, dtype=x.dtype, device=x.device),
@@ -369,7 +369,7 @@ class LeastSquares(Objective):
         self.window = None
 
     def _consts(self, w):
-        if type(w).__module__.startswith("torch"):
+        if is_torch(w):
             import torch
 
             return (torch.as_tensor(self.X, dtype=w.dtype, device=w.device),

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _checks as chk
+from .rules.base import is_zero
 
 
 class Trajectory(NamedTuple):
@@ -90,6 +91,8 @@ def _hyper_shapes(opt) -> dict:
     entry, a schedule by its value at t = 0); numbers, flags and strings have no shape."""
     shapes = {}
     for k, v in getattr(opt, "hyperparams", {}).items():
+        if k == "objective" or hasattr(v, "grad"):  # an objective-first rule's objective: not a hyperparameter array
+            continue
         parts = {f"{k}[{i}]": e for i, e in enumerate(v)} if isinstance(v, tuple) else {k: v}
         for name, e in parts.items():
             if callable(e):  # a schedule: the shape of its value (a number, or an array of rates)
@@ -165,6 +168,9 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
 
     with np.errstate(all="ignore"):
         x = np.broadcast_to(x0, _batch_shape(opt, x0)).copy()
+        if x.ndim > 1 and not getattr(opt, "batched", True):
+            raise ValueError(f"Invalid x0: shape {x.shape} is a batch of runs, but {opt.name} treats the whole x as "
+                             f"one parameter (its update couples the runs): run them one at a time")
         batch = x.shape[:-1]
         state = opt.init(x)
         # every row is written below (NaN where a run has stopped): no need to fill first,
@@ -175,7 +181,7 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
         losses[0] = objective.f(x)
         alive = np.ones(batch, dtype=bool)
         diverged_at = np.full(batch, -1, dtype=np.int64)
-        noisy = not chk.is_zero(grad_noise)
+        noisy = not is_zero(grad_noise)
         grads, states = ([], [state]) if history else (None, None)
         for k in range(1, steps + 1):
             g = objective.sample_grad(x, rng, batch_size) if batch_size is not None else objective.grad(x)

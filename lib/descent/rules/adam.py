@@ -339,7 +339,7 @@ def adafactor(lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0
         u = g / xp.clip(v_hat, min=e1 * e1) ** 0.5
         return shrink - alpha / max(1.0, _rms(u) / d) * u, AdafactorState(t, r, c, v)
 
-    return Optimizer(init, update, name="adafactor", elementwise=False, hyperparams=dict(
+    return Optimizer(init, update, name="adafactor", elementwise=False, batched=False, hyperparams=dict(
         lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, maximize=maximize))
 
 
@@ -404,7 +404,7 @@ def sparse_adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False) -> Optimi
             m, v, step = xp.where(mask, m, state.m), xp.where(mask, v, state.v), xp.where(mask, step, 0.0)
         return step, AdamState(t, m, v, None)
 
-    return Optimizer(init, update, name="sparse_adam", elementwise=False, hyperparams=dict(
+    return Optimizer(init, update, name="sparse_adam", elementwise=False, batched=False, hyperparams=dict(
         lr=lr, betas=betas, eps=eps, maximize=maximize))
 
 

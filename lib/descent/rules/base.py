@@ -54,13 +54,20 @@ class Optimizer(_Pair):
     ``nesterov``, ``newton``, ``line_search``, which call the objective on the whole ``x``
     (these three still take a batch of runs along leading axes, ``x`` of shape ``(..., d)``;
     the others take one parameter, never a batch).
+
+    ``batched`` says whether the leading axes of ``x`` may be a batch of independent runs
+    (:func:`descent.run`): ``True`` for every elementwise rule and for ``nesterov``,
+    ``newton``, ``line_search``; ``False`` for the rules that treat the whole ``x`` as one
+    parameter (Adafactor, Muon, L-BFGS, SparseAdam), which ``run`` then refuses to batch.
     """
 
-    def __new__(cls, init, update, *, name: str = "", hyperparams: dict | None = None, elementwise: bool = True):
+    def __new__(cls, init, update, *, name: str = "", hyperparams: dict | None = None, elementwise: bool = True,
+                batched: bool = True):
         self = super().__new__(cls, init, update)
         self.name = name
         self.hyperparams = dict(hyperparams or {})
         self.elementwise = bool(elementwise)
+        self.batched = bool(batched)
         return self
 
     def __repr__(self) -> str:

@@ -376,6 +376,6 @@ def lbfgs(objective, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tole
         new = LBFGSState(state.t + 1, k, state.evals + evals, p, alpha, s, y, rho, gamma, g_prev, f_prev)
         return x - x0, new
 
-    return Optimizer(init, update, name="lbfgs", elementwise=False, hyperparams=dict(
+    return Optimizer(init, update, name="lbfgs", elementwise=False, batched=False, hyperparams=dict(
         objective=objective, lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
         tolerance_change=tolerance_change, history_size=history_size, line_search_fn=line_search_fn))

@@ -216,7 +216,7 @@ def muon(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_coefficient
         r = 0.2 * math.sqrt(max(rows, cols)) if adjust_lr_fn == "match_rms_adamw" else math.sqrt(max(1, rows / cols))
         return shrink - lr_t * r * newton_schulz(B, ns_coefficients, ns_steps, eps), MuonState(state.t + 1, b)
 
-    return Optimizer(init, update, name="muon", elementwise=False, hyperparams=dict(
+    return Optimizer(init, update, name="muon", elementwise=False, batched=False, hyperparams=dict(
         lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov, ns_coefficients=ns_coefficients,
         eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn))
 
