@@ -271,30 +271,33 @@ READ = r"""() => {
       ? (e.closest('mjx-container').getAttribute('display') === 'true' ? 'display math' : 'inline math')
     : e.matches('table, table *, .descent-table, .pst-scrollable-table-container') ? 'table'
     : e.closest('.animation') ? 'flip-book' : e.closest('.jupyter-widgets') ? 'widget' : 'output';
-  const boxOf = e => { for (let n = e; n && n !== article; n = n.parentElement) {
-      const ox = getComputedStyle(n).overflowX; if (ox !== 'visible') return n; } return null; };
   const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && e.offsetParent !== null; };
   const candidates = [...article.querySelectorAll('mjx-container, table, .descent-table, .pst-scrollable-table-container, '
                                                   + 'div.cell_output > *, div.cell_output pre, div.animation, .jupyter-widgets')]
     .filter(shown);
   const seen = new Set(), wide = [];
   for (const e of candidates) {
-    const kind = category(e), r = e.getBoundingClientRect(), box = boxOf(e);
+    const kind = category(e);
     const record = (el, what, sizes) => { if (seen.has(el)) return; seen.add(el);
       wide.push({kind, what, element: name(el), text: snippet(el), ...where(el), ...sizes}); };
     // MathJax's content is its mjx-math; scrollWidth would count the hidden assistive MathML
     const math = e.matches('mjx-container') && e.querySelector('mjx-math');
-    const content = box && (math ? Math.round(math.getBoundingClientRect().width) : box.scrollWidth);
-    if (box && content > box.clientWidth + (math ? 2 : 1)) {
-      const s = getComputedStyle(box);
-      const what = ['hidden', 'clip'].includes(s.overflowX) ? 'cut off'
-        : s.backgroundAttachment.includes('local') ? 'scrolls (with a cue)' : 'scrolls (no cue)';
-      record(box, what, {scrollWidth: content, clientWidth: box.clientWidth});
+    let rect = (math || e).getBoundingClientRect(), outer = e, first = true;
+    for (let n = e; n && n !== article; n = n.parentElement) {  // each box that scrolls or clips on the way up
+      const s = getComputedStyle(n);
+      if (s.overflowX === 'visible') continue;
+      const content = first && math ? Math.round(rect.width) : n.scrollWidth;
+      if (content > n.clientWidth + (first && math ? 2 : 1)) {
+        const what = ['hidden', 'clip'].includes(s.overflowX) ? 'cut off'
+          : s.backgroundAttachment.includes('local') ? 'scrolls (with a cue)' : 'scrolls (no cue)';
+        record(n, what, {scrollWidth: content, clientWidth: n.clientWidth});
+      }
+      first = false;
+      rect = n.getBoundingClientRect();  // nothing of e shows outside this box
+      outer = n;
     }
-    const b = box ? box.getBoundingClientRect() : r;
-    const outer = box && (box === e || box.contains(e)) ? b : r;
-    if (outer.right > col.right + 1 || outer.left < col.left - 1)
-      record(box || e, 'overflows the column', {right: px(outer.right), column: px(col.right), by: px(outer.right - col.right)});
+    if (rect.right > col.right + 1 || rect.left < col.left - 1)
+      record(outer, 'overflows the column', {right: px(rect.right), column: px(col.right), by: px(rect.right - col.right)});
   }
   const pageWide = document.scrollingElement.scrollWidth - window.innerWidth;
   const contained = e => { for (let n = e.parentElement; n && n !== document.body; n = n.parentElement) {
@@ -593,6 +596,7 @@ def test_figure_png_has_two_pixels_per_css_pixel():
     data, css = plot.png(fig)
     assert abs(css - 4.6 * 96) <= 1, css  # one inch of figure is one CSS inch
     assert _png_width(data) // 2 == css
+    assert data[25] == 3, "not a palette PNG (compact_png)"  # IHDR colour type 3: indexed colour
     assert plot.RC["figure.dpi"] == plot.RC["savefig.dpi"] == 192
 
 
@@ -617,7 +621,8 @@ def test_a_figure_displays_as_the_books_png_with_its_alt_text():
                                        else __import__("base64").b64decode(out.data["image/png"])) // 2
     img = plot.image(fig, alt="Another sentence.")
     _, md = img._repr_png_()
-    assert md == {"width": meta["width"], "alt": "Another sentence."}
+    assert md == {"width": meta["width"], "alt": "Another sentence.", "descent": {"width_in": 4.6, "text_pt": 14.4}}
+    assert meta["descent"] == md["descent"]  # 4.6 in wide, every text at least 14.4 pt
 
 
 def test_readable_raises_every_text_to_the_body_size_on_a_phone():
@@ -843,3 +848,60 @@ def test_no_repository_or_launch_button_without_a_repository(html_dir):
         assert buttons, f"repository.url is {url!r} but the page has no repository or launch button"
     else:
         assert not buttons, f"repository.url is empty but the page shows {sorted(set(buttons))}"
+
+
+# ------------------------------------------------------------------ figure text, from the notebooks
+
+CHAPTER_PAGES = [p for p in PAGES if p.startswith("chapters/")]
+COLUMN = {1280: 688, 400: 368}  # the text column (CSS px) at these widths, as measured (descent.plot.COLUMN_PX)
+
+
+def figure_outputs(notebook: dict):
+    """Every figure a notebook shows, with the section it is in: (section, cell index,
+    alt text, width in inches or None, smallest text in pt or None).  Width and text size
+    come from descent.plot (a PNG's output metadata ``descent``, a flip-book's
+    ``data-width-in`` and ``data-text-pt``); figures drawn otherwise have neither."""
+    section = ""
+    for index, cell in enumerate(notebook.get("cells", [])):
+        text = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "markdown":
+            heads = re.findall(r"^#{1,4} (.+)$", text, flags=re.M)
+            section = heads[-1].strip() if heads else section
+            continue
+        for out in cell.get("outputs", []) or []:
+            data, meta = out.get("data", {}), out.get("metadata", {})
+            if "image/png" in data:
+                m = meta.get("image/png") or {}
+                d = m.get("descent") or {}
+                yield section, index, m.get("alt", ""), d.get("width_in"), d.get("text_pt")
+            html = "".join(data.get("text/html", ""))
+            for img in re.findall(r"<img id=\"_anim_img[^>]*>", html):
+                w, pt, alt = (re.search(rf'{k}="([^"]*)"', img) for k in ("data-width-in", "data-text-pt", "alt"))
+                yield (section, index, alt.group(1) if alt else "", float(w.group(1)) if w else None,
+                       float(pt.group(1)) if pt else None)
+
+
+def text_px(pt: float, width_in: float, window: int) -> float:
+    """CSS px of ``pt``-point text in a figure ``width_in`` wide, shown at min(its CSS
+    width, the column) in a ``window``-px wide browser."""
+    return pt * 96 / 72 * min(1.0, COLUMN[window] / (96 * width_in))
+
+
+@pytest.mark.parametrize("page_name", CHAPTER_PAGES)
+def test_figure_text_reads_as_the_body_text(page_name, report):
+    """The smallest text of every figure (labels, ticks, legends) is at least the body
+    text (16 px) as displayed at 1280 px and at 400 px."""
+    import json
+
+    notebook = json.loads((ROOT / f"{page_name}.ipynb").read_text(encoding="utf-8"))
+    problems = []
+    for section, index, alt, width, pt in figure_outputs(notebook):
+        where = f'cell {index} in "{section[:60]}" ({alt[:40] or "no alt text"})'
+        if width is None or pt is None:
+            problems.append(f"{where}: not drawn by descent.plot (figure(), show() or flipbook()): its text size is unknown")
+            continue
+        small = {w: text_px(pt, width, w) for w in COLUMN if text_px(pt, width, w) < 16 - 0.05}
+        if small:
+            problems.append(f"{where}: smallest text {pt:g} pt in a {width:g}-in figure reads as "
+                            + ", ".join(f"{px:.1f} px at {w} px" for w, px in small.items()) + " (< 16 px)")
+    verdict(report, page_name, "figure text", problems, "figures whose text reads smaller than the body text")

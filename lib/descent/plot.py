@@ -28,6 +28,7 @@ keeps every frame in one place.  :func:`legend` puts a legend outside the data, 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html as _html
 import io
@@ -215,48 +216,119 @@ def figure(ncols=1, nrows=1, size=(WIDTH, 3.3), pyplot=True, alt=None, dpi=None,
     return fig, list(np.ravel(axes))
 
 
-def readable(fig, min_pt=None):
-    """Raise every text of ``fig`` (labels, ticks, legends, titles, annotations) to at
-    least ``min_pt`` points, by default :func:`min_font_pt` of the figure's width: the
-    size at which it reads as the body text on a 400-px screen.  Returns ``fig``."""
-    min_pt = min_font_pt(fig.get_figwidth()) if min_pt is None else min_pt
-    for ax in fig.axes:  # tick labels are made at draw time from the axis' settings
+def _text_sizes(fig):
+    """The size of every text of ``fig`` and the tick-label size of every axis now."""
+    texts = {t: t.get_fontsize() for t in fig.findobj(matplotlib.text.Text)}
+    ticks = {}
+    for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             for which in ("major", "minor"):
-                if any(t.get_fontsize() < min_pt for t in axis.get_ticklabels(which=which)):
-                    ax.tick_params(axis=axis.axis_name, which=which, labelsize=min_pt)
-    for text in fig.findobj(matplotlib.text.Text):
-        if text.get_fontsize() < min_pt:
-            text.set_fontsize(min_pt)
-    return fig
+                labels = axis.get_ticklabels(which=which)
+                ticks[ax, axis.axis_name, which] = min((t.get_fontsize() for t in labels), default=None)
+    return texts, ticks
+
+
+def _raise_texts(fig, sizes, pt):
+    texts, ticks = sizes
+    for text, size in texts.items():
+        text.set_fontsize(max(size, pt))
+    for (ax, name, which), size in ticks.items():
+        if size is not None:  # tick labels are made at draw time from the axis' settings
+            ax.tick_params(axis=name, which=which, labelsize=max(size, pt))
+
+
+def _layout_holds(fig) -> bool:
+    """Whether the figure's layout engine can place everything (constrained layout
+    warns and gives up when an axes would shrink to nothing)."""
+    import warnings
+
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
+        return True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.execute(fig)
+    return not any("not applied" in str(w.message) for w in caught)
+
+
+def smallest_text_pt(fig) -> float:
+    """The size (pt) of the smallest visible text of ``fig``, tick labels included."""
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) if sizes else float("inf")
+
+
+def readable(fig, min_pt=None) -> float:
+    """Raise every text of ``fig`` (labels, ticks, legends, titles, annotations) to at
+    least ``min_pt`` points, by default :func:`min_font_pt` of the figure's width: the
+    size at which it reads as the body text on a 400-px screen.
+
+    Where the figure's layout cannot hold text that large (constrained layout would
+    shrink an axes to nothing: panels side by side in a narrow figure), the largest
+    size it can hold, in steps of 5 %, is used instead; the book's checks then report
+    the figure (stack its panels with ``nrows``).  Returns the smallest text size (pt)."""
+    target = min_font_pt(fig.get_figwidth()) if min_pt is None else min_pt
+    sizes = _text_sizes(fig)
+    for share in np.arange(1.0, 0.0, -0.05):
+        _raise_texts(fig, sizes, target * share)
+        if _layout_holds(fig):
+            return smallest_text_pt(fig)
+    _raise_texts(fig, sizes, 0.0)  # the figure's own sizes
+    return smallest_text_pt(fig)
 
 
 def _png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def compact_png(data: bytes) -> bytes:
+    """The same picture as a 256-colour PNG, about a third of the bytes of matplotlib's
+    RGBA one (figures are drawn on white in a few colours; no dithering, so lines and
+    text stay crisp).  Deterministic: the same pixels give the same bytes."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        paletted = im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    buf = io.BytesIO()
+    paletted.save(buf, format="png", compress_level=6)
+    return buf.getvalue()
+
+
 def png(fig) -> tuple[bytes, int]:
     """``(PNG bytes, CSS width)`` of ``fig`` at the book's density, its texts made
-    :func:`readable`.  The figure keeps its size (no tight bounding box), so one inch
-    is one CSS inch."""
+    :func:`readable`, as a :func:`compact_png`.  The figure keeps its size (no tight
+    bounding box), so one inch is one CSS inch."""
     readable(fig)
     buf = io.BytesIO()
     with book_style():
         fig.savefig(buf, format="png", dpi=DPI)
-    data = buf.getvalue()
+    data = compact_png(buf.getvalue())
     return data, _png_size(data)[0] // DENSITY
+
+
+def text_metadata(fig) -> dict:
+    """What the book's checks need to know how large a figure's text is on a screen:
+    its width (in) and its smallest text (pt)."""
+    return {"width_in": round(float(fig.get_figwidth()), 3), "text_pt": round(float(smallest_text_pt(fig)), 2)}
 
 
 class Picture:
     """A PNG for IPython's display: ``_repr_png_`` gives the bytes with their CSS width
-    and alt text as metadata (``{"width": ..., "alt": ...}``, IPython's keys), and the
-    plain-text form (what nbval compares, and a terminal shows) is the alt text."""
+    and alt text as metadata (``{"width": ..., "alt": ...}``, IPython's keys, and the
+    figure's :func:`text_metadata` under ``"descent"``), and the plain-text form (what
+    nbval compares, and a terminal shows) is the alt text."""
 
-    def __init__(self, data: bytes, width: int, alt: str | None = None):
-        self.data, self.width, self.alt = data, width, alt
+    def __init__(self, data: bytes, width: int, alt: str | None = None, text: dict | None = None):
+        self.data, self.width, self.alt, self.text = data, width, alt, text
 
     def _repr_png_(self):
-        return self.data, {"width": self.width, **({"alt": self.alt} if self.alt else {})}
+        meta = {"width": self.width}
+        if self.alt:
+            meta["alt"] = self.alt
+        if self.text:
+            meta["descent"] = self.text
+        return self.data, meta
 
     def __repr__(self):
         return f"[figure: {self.alt}]" if self.alt else "[figure without alt text]"
@@ -265,7 +337,7 @@ class Picture:
 def image(fig, alt=None) -> Picture:
     """``fig`` as a :class:`Picture`: the PNG of :func:`png`, its CSS width, ``alt``."""
     data, width = png(fig)
-    return Picture(data, width, alt or None)
+    return Picture(data, width, alt or None, text_metadata(fig))
 
 
 def _display_png(fig, alt):
@@ -499,6 +571,7 @@ def schedules(ax, named, steps=100, log=False):
 
 _UUID = re.compile(r"[0-9a-f]{32}")
 _IMG = re.compile(r'<img id="(_anim_img[0-9a-f]{32})">')
+_FRAME = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)")  # base64 with JS line continuations
 
 
 def _frame_list(frames):
@@ -529,12 +602,13 @@ def flipbook(fig, draw_frame, frames, interval=250, name="flipbook", default_mod
     order = _frame_list(frames)
     alt = alt if alt is not None else getattr(fig, "alt", None)
     with book_style():
-        readable(fig)
         if layout:
             engine = fig.get_layout_engine()
             if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
                 fig.set_layout_engine("constrained")
             draw_frame(order[layout_frame])
+        readable(fig)
+        if layout:
             canvas.draw()  # lay out on that frame, then freeze: savefig with a layout
             fig.set_layout_engine("none")  # engine renders every frame twice
             fig._layout_engine = None  # "none" leaves a placeholder that savefig still lays out
@@ -547,13 +621,17 @@ def flipbook(fig, draw_frame, frames, interval=250, name="flipbook", default_mod
         finally:
             del canvas.draw_idle
     width = round(fig.get_figwidth() * CSS_PX_PER_INCH)
+    text = text_metadata(fig)
     plt.close(fig)
     uid = hashlib.md5(name.encode()).hexdigest()
     html = _UUID.sub(uid, html)
-    attrs = f' width="{width}" style="max-width: 100%; height: auto"'
+    attrs = (f' width="{width}" style="max-width: 100%; height: auto"'
+             f' data-width-in="{text["width_in"]}" data-text-pt="{text["text_pt"]}"')
     if alt:
         attrs += f' alt="{_html.escape(alt)}"'
     html = _IMG.sub(lambda m: f'<img id="{m.group(1)}"{attrs}>', html)
+    html = _FRAME.sub(lambda m: "data:image/png;base64," + base64.b64encode(
+        compact_png(base64.b64decode(m.group(1).replace("\\\n", "")))).decode("ascii"), html)
     return HTML(_offline_icons(html))
 
 
@@ -666,6 +744,7 @@ def table(rows, columns=None, formats=None, caption=None, align=None):
 
 __all__ = [
     "RC", "COLUMN_PX", "BODY_PX", "DPI", "WIDTH", "SERIES", "LEVELS", "Look", "Figure", "Picture", "Table",
-    "min_font_pt", "style", "look", "line", "book_style", "figure", "readable", "png", "image", "show", "legend",
+    "min_font_pt", "style", "look", "line", "book_style", "figure", "readable", "smallest_text_pt", "png",
+    "compact_png", "text_metadata", "image", "show", "legend",
     "contour", "curve", "mark_divergence", "path", "iterates_1d", "loss", "schedules", "flipbook", "table",
 ]
