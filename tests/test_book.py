@@ -648,6 +648,27 @@ def test_readable_raises_every_text_to_the_body_size_on_a_phone():
     assert plot.RC["font.size"] >= plot.min_font_pt(plot.WIDTH) - 0.05
 
 
+def test_readable_keeps_to_what_the_layout_can_hold():
+    """Three panels side by side in 11 in would need 34-pt text, which their layout cannot
+    hold: readable() settles for the largest size that fits, and drawing warns nothing."""
+    import warnings
+
+    plot = _plot()
+    fig, axes = plot.figure(ncols=3, size=(3.7, 3.3))
+    for ax in axes:
+        ax.plot([0.001, 1000], [1e-8, 1e8], label="a rather long legend label")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration $t$ of the run")
+        ax.set_ylabel(r"$f(x_t) - f^\star$")
+        ax.legend()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        used = plot.readable(fig)
+        plot.png(fig)
+    assert plot.min_font_pt(11.1) * 0.3 < used < plot.min_font_pt(11.1), used
+    assert plot.text_metadata(fig) == {"width_in": 11.1, "text_pt": round(used, 2)}
+
+
 def _cvd_lab(hex_color: str, deficiency: str):
     """CIE L*a*b* of a colour as seen with a colour-vision deficiency (Machado, Oliveira
     & Fernandes 2009, severity 1), applied in linear sRGB."""

@@ -259,7 +259,24 @@ def smallest_text_pt(fig) -> float:
     return min(sizes) if sizes else float("inf")
 
 
-def readable(fig, min_pt=None) -> float:
+def _renders_laid_out(render) -> bool:
+    """Run ``render()``; False if the layout engine gave up while drawing (its warning is
+    then swallowed: the caller tries smaller text).  Other warnings pass through."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        render()
+    collapsed = False
+    for w in caught:
+        if "not applied" in str(w.message):
+            collapsed = True
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return not collapsed
+
+
+def readable(fig, min_pt=None, render=None) -> float:
     """Raise every text of ``fig`` (labels, ticks, legends, titles, annotations) to at
     least ``min_pt`` points, by default :func:`min_font_pt` of the figure's width: the
     size at which it reads as the body text on a 400-px screen.
@@ -267,14 +284,19 @@ def readable(fig, min_pt=None) -> float:
     Where the figure's layout cannot hold text that large (constrained layout would
     shrink an axes to nothing: panels side by side in a narrow figure), the largest
     size it can hold, in steps of 5 %, is used instead; the book's checks then report
-    the figure (stack its panels with ``nrows``).  Returns the smallest text size (pt)."""
+    the figure (stack its panels with ``nrows``).  ``render``, when given, is the drawing
+    that must succeed with that layout (a savefig); it is run once more for each smaller
+    size tried.  Returns the smallest text size (pt)."""
     target = min_font_pt(fig.get_figwidth()) if min_pt is None else min_pt
     sizes = _text_sizes(fig)
     for share in np.arange(1.0, 0.0, -0.05):
         _raise_texts(fig, sizes, target * share)
-        if _layout_holds(fig):
+        # twice: a layout that succeeds moves the axes, which changes their ticks
+        if _layout_holds(fig) and _layout_holds(fig) and (render is None or _renders_laid_out(render)):
             return smallest_text_pt(fig)
     _raise_texts(fig, sizes, 0.0)  # the figure's own sizes
+    if render is not None:
+        render()
     return smallest_text_pt(fig)
 
 
@@ -299,10 +321,15 @@ def png(fig) -> tuple[bytes, int]:
     """``(PNG bytes, CSS width)`` of ``fig`` at the book's density, its texts made
     :func:`readable`, as a :func:`compact_png`.  The figure keeps its size (no tight
     bounding box), so one inch is one CSS inch."""
-    readable(fig)
     buf = io.BytesIO()
-    with book_style():
+
+    def render():
+        buf.seek(0)
+        buf.truncate()
         fig.savefig(buf, format="png", dpi=DPI)
+
+    with book_style():
+        readable(fig, render=render)
     data = compact_png(buf.getvalue())
     return data, _png_size(data)[0] // DENSITY
 
@@ -607,11 +634,11 @@ def flipbook(fig, draw_frame, frames, interval=250, name="flipbook", default_mod
             if engine is None or isinstance(engine, PlaceHolderLayoutEngine):
                 fig.set_layout_engine("constrained")
             draw_frame(order[layout_frame])
-        readable(fig)
-        if layout:
-            canvas.draw()  # lay out on that frame, then freeze: savefig with a layout
-            fig.set_layout_engine("none")  # engine renders every frame twice
+            readable(fig, render=canvas.draw)  # lay out on that frame, then freeze: savefig with
+            fig.set_layout_engine("none")  # a layout engine renders every frame twice
             fig._layout_engine = None  # "none" leaves a placeholder that savefig still lays out
+        else:
+            readable(fig)
         anim = FuncAnimation(fig, draw_frame, frames=order, interval=interval, blit=False)
         # Each frame is rendered once by savefig; the animation's own draw_idle after
         # every frame would render it a second time for nothing.
