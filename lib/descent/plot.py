@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 import matplotlib
+import matplotlib.font_manager
 import matplotlib.text
 import numpy as np
 from cycler import cycler
@@ -228,13 +229,14 @@ def _text_sizes(fig):
     return texts, ticks
 
 
-def _raise_texts(fig, sizes, pt):
+def _raise_texts(fig, sizes, pt, scale=1.0):
+    """Every text at least ``pt`` points (each first scaled by ``scale``)."""
     texts, ticks = sizes
     for text, size in texts.items():
-        text.set_fontsize(max(size, pt))
+        text.set_fontsize(max(size * scale, pt))
     for (ax, name, which), size in ticks.items():
         if size is not None:  # tick labels are made at draw time from the axis' settings
-            ax.tick_params(axis=name, which=which, labelsize=max(size, pt))
+            ax.tick_params(axis=name, which=which, labelsize=max(size * scale, pt))
 
 
 def _layout_holds(fig) -> bool:
@@ -284,19 +286,43 @@ def readable(fig, min_pt=None, render=None) -> float:
     Where the figure's layout cannot hold text that large (constrained layout would
     shrink an axes to nothing: panels side by side in a narrow figure), the largest
     size it can hold, in steps of 5 %, is used instead; the book's checks then report
-    the figure (stack its panels with ``nrows``).  ``render``, when given, is the drawing
+    the figure (stack its panels with ``nrows``); if even the figure's own sizes do not
+    fit, all its text is scaled down until it does.  ``render``, when given, is the drawing
     that must succeed with that layout (a savefig); it is run once more for each smaller
     size tried.  Returns the smallest text size (pt)."""
     target = min_font_pt(fig.get_figwidth()) if min_pt is None else min_pt
     sizes = _text_sizes(fig)
-    for share in np.arange(1.0, 0.0, -0.05):
-        _raise_texts(fig, sizes, target * share)
-        # twice: a layout that succeeds moves the axes, which changes their ticks
-        if _layout_holds(fig) and _layout_holds(fig) and (render is None or _renders_laid_out(render)):
+    # from the largest text to the smallest: raised to 100 %, 90 % ... of the target, then
+    # the figure's own sizes scaled by 0.9 ... 0.6 (a layout made for smaller text)
+    tries = [(target * share, 1.0) for share in np.arange(1.0, 0.05, -0.1)] + [(0.0, f) for f in (1.0, 0.9, 0.8, 0.7, 0.6)]
+
+    def holds(i):  # the layout alone (cheap), twice: a layout that succeeds moves the
+        _raise_texts(fig, sizes, *tries[i])  # axes, which changes their ticks
+        return _layout_holds(fig) and _layout_holds(fig)
+
+    if render is not None:  # the common case costs one drawing: the target size fits
+        _raise_texts(fig, sizes, *tries[0])
+        if _renders_laid_out(render):
             return smallest_text_pt(fig)
-    _raise_texts(fig, sizes, 0.0)  # the figure's own sizes
-    if render is not None:
-        render()
+    if holds(0):
+        good = 0
+    elif not holds(len(tries) - 1):
+        good = None
+    else:  # bisect for the largest text whose layout holds
+        bad, good = 0, len(tries) - 1
+        while good - bad > 1:
+            mid = (bad + good) // 2
+            bad, good = (bad, mid) if holds(mid) else (mid, good)
+        holds(good)
+    # then the drawing itself, stepping down while it still gives up on the layout
+    while good is not None and render is not None and not _renders_laid_out(render):
+        good = good + 1 if good + 1 < len(tries) else None
+        if good is not None:
+            holds(good)
+    if good is None:  # nothing fits: the figure's own sizes, as they were
+        _raise_texts(fig, sizes, 0.0)
+        if render is not None:
+            render()
     return smallest_text_pt(fig)
 
 
@@ -411,10 +437,13 @@ def legend(target, where="below", ncols=None, handles=None, labels=None, **kwarg
         labels = found_l if labels is None else labels
     fig = target if isinstance(target, _MplFigure) else target.figure
     if ncols is None:
-        if where == "right":
+        if where == "right" or not labels:
             ncols = 1
-        else:  # columns of about 2.2 in: labels of ~12 characters at 14.4 pt
-            ncols = max(1, min(len(labels), int(fig.get_figwidth() // 2.2)))
+        else:  # as many columns as fit the width below the axes (or the figure)
+            size = matplotlib.font_manager.FontProperties(size=kwargs.get("fontsize", RC["legend.fontsize"])).get_size_in_points()
+            column_in = (0.55 * size * max(len(str(lab)) for lab in labels) + 2.8 * size) / 72  # text, handle, gap
+            span_in = fig.get_figwidth() * (1.0 if isinstance(target, _MplFigure) else target.get_position().width)
+            ncols = max(1, min(len(labels), int(span_in // column_in)))
     kwargs.setdefault("frameon", False)
     if isinstance(target, _MplFigure):
         loc = {"below": "outside lower center", "right": "outside right upper", "above": "outside upper center"}[where]
