@@ -709,6 +709,9 @@ def test_every_optimizer_has_one_distinct_colour_blind_safe_look():
     plot = _plot()
     looks = plot._LOOKS
     assert len({(lk.color, lk.linestyle) for lk in looks.values()}) == len(looks), "two optimizers look the same"
+    for style in {lk.linestyle for lk in looks.values()}:
+        markers = [lk.marker for lk in looks.values() if lk.linestyle == style]
+        assert len(markers) == len(set(markers)), f"two rules drawn {style!r} share a marker: {markers}"
     close = [(a, b, round(_delta_e(looks[a].color, looks[b].color), 1))
              for i, a in enumerate(looks) for b in list(looks)[i + 1:]
              if looks[a].linestyle == looks[b].linestyle and _delta_e(looks[a].color, looks[b].color) < 15]
@@ -777,9 +780,20 @@ def test_table_prints_html_and_aligned_text():
                        "Adam        0.01  3.142     12\n"
                        "AdaDelta       1      —      7")
     html = t._repr_html_()
-    assert html.startswith('<div class="descent-table"><table><caption>Two runs</caption><thead>')
+    assert html.startswith('<div class="descent-table"><div class="descent-table-caption">Two runs</div>'
+                           '<div class="descent-table-scroll"><table><thead>')
     assert r'<span class="math notranslate nohighlight">\(\eta\)</span>' in html
     assert '<td style="text-align: right">3.142</td>' in html and "<td style=\"text-align: left\">Adam</td>" in html
+    g = plot.table([["GD", 0.1, "—"], ["Adam", 0.01, 12]], ["rule", "η", "steps"], formats=[None, ".2g", None],
+                   groups=[("", 1), ("Rosenbrock", 2)])
+    assert repr(g) == ("       Rosenbrock\n"
+                       "rule     η  steps\n"
+                       "----  ----  -----\n"
+                       "GD     0.1      —\n"
+                       "Adam  0.01     12")
+    assert '<th colspan="2" class="descent-group">Rosenbrock</th>' in g._repr_html_()
+    with pytest.raises(ValueError, match="groups must span the 3 columns"):
+        plot.table([[1, 2, 3]], ["a", "b", "c"], groups=[("x", 2)])
     with pytest.raises(ValueError, match=r"rows\[1\] has 2 cells, expected 3"):
         plot.table([[1, 2, 3], [1, 2]], ["a", "b", "c"])
     with pytest.raises(ValueError, match="formats names columns that are not in columns"):

@@ -114,32 +114,33 @@ class Look(NamedTuple):
     label: str
 
 
-# One look per rule, across the whole book.  Families share a line style and a marker
-# (gradient/momentum rules solid with circles, per-coordinate rates dashed with squares,
-# Adam's relatives dash-dotted with triangles for the newer ones, second-order rules with
-# diamonds); a lecture form is its torch form's colour, dotted.  Within one line style the
-# colours stay apart for every kind of colour vision (tests/test_book.py simulates
-# protanopia, deuteranopia and tritanopia and checks every pair).
+# One look per rule, across the whole book.  Families share a line style (gradient and
+# momentum rules, Adam, AdamW and Newton solid; per-coordinate rates and line search
+# dashed; NAdam and RAdam dash-dotted); a lecture form is its torch form's colour and
+# marker, dotted.  Within one line style the colours stay apart for every kind of colour
+# vision (tests/test_book.py simulates protanopia, deuteranopia and tritanopia and checks
+# every pair) and every rule has a marker of its own, so two paths that overlap (Adagrad
+# under RMSProp) still show both.
 _LOOKS = {
     "gd": Look("#6e6e6e", "-", "o", "GD"),
-    "sgd": Look("#0072B2", "-", "o", "SGD"),
-    "momentum": Look("#E69F00", "-", "o", "momentum"),
-    "ema_momentum": Look("#E69F00", ":", "o", "momentum (EMA form)"),
-    "heavy_ball": Look("#B2182B", "-", "o", "heavy ball"),
-    "nesterov": Look("#CC79A7", "-", "o", "Nesterov"),
-    "sgd_history": Look("#0072B2", ":", "o", "SGD + history"),
-    "adagrad": Look("#009E73", "--", "s", "Adagrad"),
-    "adagrad_lecture": Look("#009E73", ":", "s", "Adagrad (ε inside √)"),
-    "rmsprop": Look("#56B4E9", "--", "s", "RMSProp"),
-    "rmsprop_lecture": Look("#56B4E9", ":", "s", "RMSProp (ε inside √)"),
-    "adadelta": Look("#999933", "--", "s", "AdaDelta"),
-    "adam": Look("#D55E00", "-", "^", "Adam"),
-    "adam_lecture": Look("#D55E00", ":", "^", "Adam (lecture form)"),
-    "adamw": Look("#332288", "-", "^", "AdamW"),
-    "nadam": Look("#AA4499", "-.", "^", "NAdam"),
-    "radam": Look("#44AA99", "-.", "^", "RAdam"),
-    "newton": Look("#000000", "-", "D", "Newton"),
-    "line_search": Look("#AA4499", "--", "D", "line search"),
+    "sgd": Look("#0072B2", "-", "s", "SGD"),
+    "momentum": Look("#E69F00", "-", "^", "momentum"),
+    "ema_momentum": Look("#E69F00", ":", "^", "momentum (EMA form)"),
+    "heavy_ball": Look("#B2182B", "-", "D", "heavy ball"),
+    "nesterov": Look("#CC79A7", "-", "v", "Nesterov"),
+    "sgd_history": Look("#0072B2", ":", "s", "SGD + history"),
+    "adagrad": Look("#009E73", "--", "P", "Adagrad"),
+    "adagrad_lecture": Look("#009E73", ":", "P", "Adagrad (ε inside √)"),
+    "rmsprop": Look("#56B4E9", "--", "X", "RMSProp"),
+    "rmsprop_lecture": Look("#56B4E9", ":", "X", "RMSProp (ε inside √)"),
+    "adadelta": Look("#999933", "--", "*", "AdaDelta"),
+    "adam": Look("#D55E00", "-", "h", "Adam"),
+    "adam_lecture": Look("#D55E00", ":", "h", "Adam (lecture form)"),
+    "adamw": Look("#332288", "-", "p", "AdamW"),
+    "nadam": Look("#AA4499", "-.", "<", "NAdam"),
+    "radam": Look("#44AA99", "-.", ">", "RAdam"),
+    "newton": Look("#000000", "-", "d", "Newton"),
+    "line_search": Look("#AA4499", "--", "8", "line search"),
 }
 # Kept for callers of the first version: name -> (colour, label).
 _PALETTE = {name: (look.color, look.label) for name, look in _LOOKS.items()}
@@ -718,10 +719,11 @@ class Table:
     """A table shown as HTML in the book and JupyterLab and as aligned text elsewhere
     (nbval compares both, so both are deterministic).  Made by :func:`table`."""
 
-    def __init__(self, header, rows, align, caption):
-        self.header, self.rows, self.align, self.caption = header, rows, align, caption
+    def __init__(self, header, rows, align, caption, groups=None):
+        self.header, self.rows, self.align, self.caption, self.groups = header, rows, align, caption, groups
 
-    def _cell_html(self, text):
+    @staticmethod
+    def _cell_html(text):
         parts = _MATH.split(text)  # odd items are TeX: typeset by MathJax in the book
         return "".join(rf'<span class="math notranslate nohighlight">\({_html.escape(p)}\)</span>' if i % 2
                        else _html.escape(p) for i, p in enumerate(parts))
@@ -731,25 +733,48 @@ class Table:
             return "<tr>" + "".join(f'<{tag} style="text-align: {a}">{self._cell_html(c)}</{tag}>'
                                     for c, a in zip(cells, self.align, strict=True)) + "</tr>"
 
-        caption = f"<caption>{self._cell_html(self.caption)}</caption>" if self.caption else ""
-        head = f"<thead>{row(self.header, 'th')}</thead>" if self.header else ""
+        head = ""
+        if self.groups:
+            head += "<tr>" + "".join(f'<th colspan="{n}" class="descent-group">{self._cell_html(g)}</th>'
+                                     for g, n in self.groups) + "</tr>"
+        if self.header:
+            head += row(self.header, "th")
+        head = f"<thead>{head}</thead>" if head else ""
         body = "".join(row(r, "td") for r in self.rows)
-        return f'<div class="descent-table"><table>{caption}{head}<tbody>{body}</tbody></table></div>'
+        caption = f'<div class="descent-table-caption">{self._cell_html(self.caption)}</div>' if self.caption else ""
+        return (f'<div class="descent-table">{caption}<div class="descent-table-scroll">'
+                f"<table>{head}<tbody>{body}</tbody></table></div></div>")
 
     def __repr__(self):
         lines = [self.header] if self.header else []
         lines += self.rows
         widths = [max(len(r[j]) for r in lines) for j in range(len(self.align))]
+        if self.groups:  # a group label wider than its columns widens the last of them
+            start = 0
+            for label, n in self.groups:
+                span = sum(widths[start:start + n]) + 2 * (n - 1)
+                widths[start + n - 1] += max(0, len(label) - span)
+                start += n
 
         def fmt(cells):
             return "  ".join(c.rjust(w) if a == "right" else c.ljust(w)
                              for c, w, a in zip(cells, widths, self.align, strict=True)).rstrip()
 
         out = [self.caption] if self.caption else []
+        if self.groups:
+            start, parts = 0, []
+            for label, n in self.groups:
+                span = sum(widths[start:start + n]) + 2 * (n - 1)
+                parts.append(label.center(span))
+                start += n
+            out.append("  ".join(parts).rstrip())
         if self.header:
             out += [fmt(self.header), "  ".join("-" * w for w in widths)]
         out += [fmt(r) for r in self.rows]
         return "\n".join(out)
+
+
+_PLACEHOLDERS = ("—", "–", "-", "")
 
 
 def _format(value, spec):
@@ -764,14 +789,21 @@ def _format(value, spec):
     return format(value, spec) if spec else str(value)
 
 
-def table(rows, columns=None, formats=None, caption=None, align=None):
+def _numeric(value) -> bool:
+    return (isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))) \
+        or value is None or (isinstance(value, str) and value in _PLACEHOLDERS)
+
+
+def table(rows, columns=None, formats=None, caption=None, align=None, groups=None):
     """A table of ``rows`` (sequences of cells) under the header ``columns``.
 
     ``formats`` gives each column a format spec (a list, or a dict by column name, e.g.
     ``{"η": ".3g", "f(x_100)": ".2e"}``); numbers without one print with ``str``, so give
     a spec for every float column: the text must not depend on the last bits of a float.
-    Text cells may hold ``$...$`` math (typeset in the book).  Numbers are right-aligned,
-    text left-aligned, unless ``align`` (a list of "left"/"right") says otherwise.
+    Text cells may hold ``$...$`` math (typeset in the book).  Numbers are right-aligned
+    (a column of numbers and "—" placeholders too), text left-aligned, unless ``align`` (a
+    list of "left"/"right") says otherwise.  ``groups``, a list of ``(label, number of
+    columns)``, adds a row above the header that groups columns (e.g. one problem's three).
     Return it as the last expression of a cell, or ``display(...)`` it.
     """
     rows = [list(r) for r in rows]
@@ -790,12 +822,16 @@ def table(rows, columns=None, formats=None, caption=None, align=None):
     if len(specs) != n:
         raise ValueError(f"formats has {len(specs)} entries, expected {n}: {formats!r}")
     if align is None:
-        align = ["right" if rows and all(isinstance(r[j], (int, float, np.number)) and not isinstance(r[j], bool)
-                                         for r in rows) else "left" for j in range(n)]
+        align = ["right" if rows and all(_numeric(r[j]) for r in rows)
+                 and not all(isinstance(r[j], str) or r[j] is None for r in rows) else "left" for j in range(n)]
     elif len(align) != n or any(a not in ("left", "right") for a in align):
         raise ValueError(f"align must be {n} of 'left'/'right', got {align!r}")
+    if groups is not None:
+        groups = [(str(label), int(span)) for label, span in groups]
+        if sum(span for _, span in groups) != n or any(span < 1 for _, span in groups):
+            raise ValueError(f"groups must span the {n} columns with at least one each, got {groups!r}")
     cells = [[_format(v, s) for v, s in zip(r, specs, strict=True)] for r in rows]
-    return Table(header, cells, list(align), caption)
+    return Table(header, cells, list(align), caption, groups)
 
 
 __all__ = [
