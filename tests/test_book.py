@@ -362,35 +362,46 @@ PICTURE = r"""(index) => {
 }"""
 
 
+# Scroll a control to the middle of the window; return where to press and where to let go.
+AIM = r"""(index) => {
+  const e = document.querySelector(`[data-descent-control="${index}"]`);
+  e.scrollIntoView({block: 'center', inline: 'nearest'});
+  if (e.tagName === 'SELECT') return {select: true, n: e.options.length, current: e.selectedIndex};
+  const track = (e.matches('[role="slider"]') && (e.closest('.noUi-target') || e.parentElement)) || e;
+  const t = track.getBoundingClientRect(), h = e.getBoundingClientRect();
+  const lo = Number(e.min || 0), hi = Number(e.max || 100);
+  const hx = e === track ? t.left + t.width * (Number(e.value) - lo) / ((hi - lo) || 1) : h.left + h.width / 2;
+  const target = t.left + (hx - t.left > t.width / 2 ? 0.15 : 0.85) * t.width;
+  return {select: false, drag: e !== track, hx, hy: h.top + h.height / 2, target, y: t.top + t.height / 2};
+}"""
+
+
+# The value a control shows: a range input's or a select's value, an ARIA slider's valuenow
+# (ipywidgets: its readout).
+VALUE = r"""(index) => {
+  const e = document.querySelector(`[data-descent-control="${index}"]`);
+  if (e.matches('[role="slider"]')) { const box = e.closest('.widget-slider');
+    const readout = box && box.querySelector('.widget-readout');
+    return (readout && readout.textContent.trim()) || e.getAttribute('aria-valuetext') || e.getAttribute('aria-valuenow'); }
+  return e.tagName === 'SELECT' ? (e.options[e.selectedIndex] || {}).text : e.value;
+}"""
+
+
 def _move(page, control: dict) -> None:
     """Move a control as a reader would: click far along a range input, drag a slider's
     handle along its track, pick another option of a drop-down."""
-    el = page.locator(f'[data-descent-control="{control["index"]}"]')
-    el.scroll_into_view_if_needed(timeout=5000)
-    if control["tag"] == "select":
-        n = el.evaluate("e => e.options.length")
-        current = el.evaluate("e => e.selectedIndex")
-        if n > 1:
-            el.select_option(index=(current + 1) % n)
+    aim = page.evaluate(AIM, control["index"])
+    if aim["select"]:
+        if aim["n"] > 1:
+            page.locator(f'[data-descent-control="{control["index"]}"]').select_option(index=(aim["current"] + 1) % aim["n"])
         return
-    if control["tag"].endswith("[role=slider]"):
-        track = el.evaluate("""e => { const t = e.closest('.noUi-target') || e.parentElement;
-                                       const r = t.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }""")
-    else:
-        box = el.bounding_box()
-        track = [box["x"], box["y"], box["width"], box["height"]]
-    handle = el.bounding_box()
-    left, top, width, height = track
-    hx = handle["x"] + handle["width"] / 2 if handle else left
-    target = left + (0.15 if hx - left > width / 2 else 0.85) * width
-    y = top + height / 2
-    if control["tag"] == "input":
-        page.mouse.click(target, y)
-    else:
-        page.mouse.move(hx, handle["y"] + handle["height"] / 2)
+    if aim["drag"]:
+        page.mouse.move(aim["hx"], aim["hy"])
         page.mouse.down()
-        page.mouse.move(target, y, steps=3)
+        page.mouse.move(aim["target"], aim["y"], steps=3)
         page.mouse.up()
+    else:
+        page.mouse.click(aim["target"], aim["y"])
 
 
 class Visit:
@@ -423,7 +434,7 @@ def _try_controls(page) -> list:
     for control in controls:
         if control["inactive"]:
             continue
-        before = page.evaluate(PICTURE, control["index"])
+        before, value = page.evaluate(PICTURE, control["index"]), page.evaluate(VALUE, control["index"])
         try:
             _move(page, control)
         except Exception as exc:  # a control that cannot be moved is reported, not raised
@@ -431,11 +442,14 @@ def _try_controls(page) -> list:
             continue
         t0 = time.perf_counter()
         control["changed"] = False
-        while time.perf_counter() - t0 < 0.15:  # a live panel redraws within a frame (16 ms)
+        while time.perf_counter() - t0 < 0.1:  # a live panel redraws within a frame (16 ms)
             if page.evaluate(PICTURE, control["index"]) != before:
                 control["changed"] = True
                 break
-            page.wait_for_timeout(25)
+            page.wait_for_timeout(20)
+        moved_to = page.evaluate(VALUE, control["index"])
+        control["error"] = (f"moved from {value} to {moved_to}, but no image or canvas of its output changed"
+                            if moved_to != value else f"did not move (its value stayed {value})")
     return controls
 
 
@@ -942,3 +956,66 @@ def test_figure_text_reads_as_the_body_text(page_name, report):
             problems.append(f"{where}: smallest text {pt:g} pt in a {width:g}-in figure reads as "
                             + ", ".join(f"{px:.1f} px at {w} px" for w, px in small.items()) + " (< 16 px)")
     verdict(report, page_name, "figure text", problems, "figures whose text reads smaller than the body text")
+
+
+# ------------------------------------------------------------------ the checks themselves
+
+SYNTHETIC = """<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="descent.css">
+<style>body {{ margin: 0; }} article.bd-article {{ width: 600px; padding: 0 20px; }}
+div.cell_output pre {{ overflow-x: auto; }} .clip {{ overflow: hidden; display: block; width: 200px; }}</style></head>
+<body><article class="bd-article"><section><h2>1.1. 1. A doubled heading</h2>
+<div class="cell_output"><pre id="wide-pre">{wide}</pre></div>
+<div class="cell_output"><pre id="short-pre">short</pre></div>
+<div class="cell_output"><div class="descent-table"><div class="descent-table-scroll">
+  <table id="wide-table"><tr>{cells}</tr></table></div></div></div>
+<div class="cell_output"><div id="nocue" style="overflow-x: auto"><div style="width: 900px">wide, no cue</div></div></div>
+<div class="cell_output"><span class="clip" id="clipped"><span style="display: inline-block; width: 400px">cut</span></span></div>
+<div class="cell_output"><div id="overflowing" style="width: 800px">sticks out</div></div>
+<div class="cell_output"><img id="hashed" alt="../_images/0123456789abcdef0123.png" width="100" src="{png}"></div>
+<div class="cell_output"><img id="good" alt="A red square on white, drawn at twice the density." width="50" src="{png}"></div>
+<div class="cell_output"><input id="live" type="range" min="0" max="10" value="2"><canvas id="c" width="20" height="20"></canvas>
+<script>document.getElementById('live').addEventListener('input', e => {{
+  const g = document.getElementById('c').getContext('2d');
+  g.fillStyle = '#f00'; g.fillRect(0, 0, 2 * e.target.value, 20); }});</script></div>
+<div class="cell_output"><input id="stale" type="range" min="0" max="10" value="2">
+  <img alt="A picture that never changes." src="{png}" width="50"></div>
+<div class="cell_output"><input id="off" type="range" min="0" max="10" value="2" disabled>
+  <img alt="Another picture that stays." src="{png}" width="50"></div>
+</section></article></body></html>"""
+
+
+def test_the_checks_find_what_they_look_for(browser, tmp_path):
+    """A page made to fail every check in a known way: the reading names each offender."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (100, 100), "red").save(buf, format="png")
+    png = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    (tmp_path / "descent.css").write_text((ROOT / "assets" / "descent.css").read_text(encoding="utf-8"), encoding="utf-8")
+    page_file = tmp_path / "page.html"
+    page_file.write_text(SYNTHETIC.format(wide="x" * 300, cells="<td>cell</td>" * 80, png=png), encoding="utf-8")
+    context, page, _ = open_page(browser, page_file.as_uri())
+    try:
+        data = page.evaluate(READ)
+        controls = {c["index"]: c for c in _try_controls(page)}
+    finally:
+        context.close()
+    found = {(w["element"].split(".")[0], w["what"]) for w in data["wide"]}
+    assert ("pre#wide-pre", "scrolls (with a cue)") in found, found  # the book's CSS gives pre its cue
+    assert ("div#nocue", "scrolls (no cue)") in found, found
+    assert ("span#clipped", "cut off") in found, found
+    assert ("div#overflowing", "overflows the column") in found, found
+    assert any(w["kind"] == "table" and w["what"] == "scrolls (with a cue)" for w in data["wide"]), data["wide"]
+    assert not any("short-pre" in w["element"] for w in data["wide"])
+    images = {i["element"]: i for i in data["images"]}
+    assert not images["img#hashed"]["altOk"] and images["img#hashed"]["density"] == 1.0
+    assert images["img#good"]["altOk"] and images["img#good"]["density"] == 2.0
+    assert data["headings"] == ["1.1. 1. A doubled heading"]
+    by_id = {c["index"]: c for c in controls.values()}
+    live, stale, off = (by_id[i] for i in sorted(by_id))
+    assert live["changed"] and not live["inactive"], live
+    assert not stale["changed"] and stale["error"].startswith("moved from 2 to "), stale
+    assert off["inactive"] and "changed" not in off, off
