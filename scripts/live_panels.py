@@ -108,6 +108,16 @@ def bundle(entries=("index.js", "boot.js"), folder: Path = JS) -> str:
     return "\n".join(out) + "\n"
 
 
+def standalone_page(fragments, title="live panels") -> str:
+    """A page of panels' ``text/html`` twins with the script and the style inline: what the
+    book's pages hold, without the book (tests, benchmarks)."""
+    css = CSS.read_text(encoding="utf-8")
+    script = bundle().replace("</script", "<\\/script")
+    body = "\n".join(f'<section class="dl-test" data-label="{label}">{html}</section>' for label, html in fragments)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{css}</style>'
+            f'<script>{script}</script></head><body style="max-width:900px;margin:auto">{body}</body></html>')
+
+
 # ------------------------------------------------------------------ Sphinx
 
 def add_mime_priority(app, config):

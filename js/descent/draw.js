@@ -56,12 +56,14 @@ function drawLine(ctx, st, d, tr, pt) {
     ctx.lineCap = ls === "-" ? "square" : "butt";
     ctx.setLineDash(DASHES[ls] ? DASHES[ls].map((v) => v * lw) : []);
     ctx.beginPath();
+    let down = false; // one polyline until a NaN or the clip rectangle breaks it (dashes run on)
     for (let i = 1; i < pts.length; i++) {
-      if (!ok(pts[i - 1]) || !ok(pts[i])) continue;
-      const seg = clipSegment(pts[i - 1], pts[i], rect);
-      if (!seg) continue;
-      ctx.moveTo(seg[0][0], seg[0][1]);
-      ctx.lineTo(seg[1][0], seg[1][1]);
+      const seg = ok(pts[i - 1]) && ok(pts[i]) ? clipSegment(pts[i - 1], pts[i], rect) : null;
+      if (!seg) { down = false; continue; }
+      const [[ax, ay], [bx, by]] = seg;
+      if (!down || ax !== pts[i - 1][0] || ay !== pts[i - 1][1]) ctx.moveTo(ax, ay);
+      ctx.lineTo(bx, by);
+      down = bx === pts[i][0] && by === pts[i][1];
     }
     ctx.stroke();
     ctx.setLineDash([]);
@@ -191,7 +193,7 @@ export function draw(canvas, spec, scene, limits) {
   const drawn = {};
   for (const [name, st] of order) {
     const d = scene[name];
-    if (!d || d.visible === false) continue;
+    if (!d || d.visible === false || st.type === "pre") continue; // a table is an HTML <pre>: page.js
     const tr = trs[st.axes], axes = fig.axes[st.axes];
     if (st.type === "line") drawn[name] = drawLine(ctx, st, d, tr, pt);
     else if (st.type === "text") drawn[name] = drawText(ctx, st, d, tr, axes, pt);

@@ -167,12 +167,12 @@ export const StepLengths = {
     });
   },
   scene(p, values, result) {
-    const t = range(p.steps, 1);
+    const t = p.index;
     const note = ([label, e, fmt]) => `${label} = ${format(evaluate(e, values), fmt)}`;
     const rows = [...p.notes.map(note), "", `${format("form", "12s")}${format("t = 1", ">10s")}${format("max", ">10s")}${format("at t", ">7s")}`];
     const scene = {};
     result.forEach((steps, i) => {
-      scene[`line${i}`] = { x: t, y: steps.map((s) => Math.min(Math.max(s, 1e-5), 1e4)) };
+      scene[`line${i}`] = { x: t, y: t.map((k) => Math.min(Math.max(steps[k - 1], 1e-5), 1e4)) };
       let k = 0;
       for (let m = 1; m < steps.length; m++) if (steps[m] > steps[k]) k = m;
       const at = steps[k] > steps[0] * (1 + 1e-9) ? format(k + 1, "7d") : format("-", ">7s");

@@ -16,6 +16,8 @@ export function mount(el) {
   if (!kind) throw new Error(`descent-live: no twin for the panel kind '${spec.kind}'`);
   const canvas = el.querySelector("canvas.dl-canvas");
   const images = [...el.querySelectorAll("img.dl-bg")];
+  const tables = {};
+  for (const box of el.querySelectorAll(".dl-pre-box")) tables[box.dataset.artist] = box.querySelector("pre");
   const values = {};
   for (const c of spec.controls) values[c.name] = valueOf(c, c.index);
   const live = { spec, values, timings: [], scene: null, drawn: null, limits: null, redraw, set };
@@ -29,6 +31,7 @@ export function mount(el) {
     for (const [i, lim] of Object.entries(scene._ylim || {})) limits[i][1] = lim;
     images.forEach((img, i) => { img.hidden = i !== st.image; });
     live.drawn = draw(canvas, spec, scene, limits);
+    for (const [name, pre] of Object.entries(tables)) pre.textContent = (scene[name] && scene[name].text) || "";
     live.scene = scene;
     live.limits = limits;
     live.last = performance.now() - t0;

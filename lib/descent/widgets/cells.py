@@ -33,6 +33,22 @@ def panel_cells(path) -> list[tuple[int, str]]:
             if c.cell_type == "code" and TAG in c.get("metadata", {}).get("tags", [])]
 
 
+def stored_html(path) -> dict[int, str]:
+    """{index: the text/html output stored in the notebook} of its ``panel`` cells: the
+    twins the built book shows (nbval keeps them equal to a fresh run's)."""
+    import nbformat
+
+    nb = nbformat.read(Path(path), as_version=4)
+    out = {}
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "code" and TAG in c.get("metadata", {}).get("tags", []):
+            for o in c.get("outputs", []):
+                html = o.get("data", {}).get("text/html")
+                if html:
+                    out[i] = "".join(html) if isinstance(html, list) else html
+    return out
+
+
 def import_cell(path) -> str:
     """The source of the notebook's first code cell (the chapter's imports)."""
     import nbformat

@@ -29,7 +29,7 @@ import json
 
 from .. import plot
 from . import spec as S
-from .panel import BACKGROUND_DPI, CSS_DPI, _readout
+from .panel import BACKGROUND_DPI, CSS_DPI, _readout, pre_html
 
 #: Shown beside the controls of a panel that only a kernel can run.
 INACTIVE_NOTE = ("These controls need Python, so on this page they are switched off and the figure shows the "
@@ -42,16 +42,17 @@ VERSION = 1
 
 
 def _png(fig, dpi) -> bytes:
-    """The figure as an 8-bit palette PNG (a third of the RGB size; the background is mostly
-    flat colour) at ``dpi``."""
+    """The figure at ``dpi`` as an 8-bit palette PNG: a quarter of the RGB size (a background
+    is mostly flat colour, a 256-colour octree keeps its gradients), deterministic."""
     from PIL import Image
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    fig.savefig(buf, format="raw", dpi=dpi)
+    w, h = round(fig.get_figwidth() * dpi), round(fig.get_figheight() * dpi)
+    img = Image.frombuffer("RGBA", (w, h), buf.getvalue(), "raw", "RGBA", 0, 1).convert("RGB")
     out = io.BytesIO()
-    img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, format="png",
-                                                                                            optimize=True)
+    img.quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(out, format="png",
+                                                                                             compress_level=9)
     return out.getvalue()
 
 
@@ -130,9 +131,8 @@ def _backgrounds(panel) -> tuple[list, list]:
             kind.background(panel.axes, False)
             for a, v in zip(hidden, saved, strict=True):
                 a.set_visible(v)
-            kind.restyle(panel.axes, key_now)
-            panel._static_key = key_now
-            panel._backgrounds.clear()  # the kernel's blit backgrounds are drawn again on demand
+            kind.restyle(panel.axes, key_now)  # the kernel's figure as it was: its cached blit
+            panel._static_key = key_now  # backgrounds stay valid
     return statics, images
 
 
@@ -174,13 +174,17 @@ def panel_html(panel) -> str:
                 f'alt="{html.escape(kind.alt(None))}" width="{W}" height="{H}"></div></div>')
     statics, images = _backgrounds(panel)
     spec = _spec(panel, statics)
+    pres = {name: st for name, st in spec["artists"].items() if st["type"] == "pre"}
+    scene = panel.scene() if pres else {}
+    tables = "".join(f'<div class="dl-pre-box" data-artist="{name}">{pre_html(st, scene[name].get("text", ""))}</div>'
+                     for name, st in pres.items())
     now = kind.static_key(panel.values)
     first = next(s["image"] for s in statics if tuple(s["when"][n] for n in kind.static_controls) == now)
     imgs = "".join(f'<img class="dl-bg" src="{uri}" alt="{html.escape(alt)}" width="{W}" height="{H}" '
                    f'data-static="{i}"{"" if i == first else " hidden"}>' for i, (uri, alt) in enumerate(images))
     return (f'<div class="descent-live" data-kind="{type(kind).__name__}">'
             f'{_controls_html(panel, live=True)}<p class="dl-note dl-loading">{html.escape(LOADING_NOTE)}</p>{caption}'
-            f'<div class="dl-figure" style="max-width:{W}px"><div class="dl-stage" style="aspect-ratio:{W}/{H}">'
-            f'{imgs}<canvas class="dl-canvas" width="{W}" height="{H}" role="img" '
-            f'aria-label="{html.escape(images[first][1])}"></canvas></div></div>'
+            f'<div class="dl-row"><div class="dl-figure" style="max-width:{W}px"><div class="dl-stage" '
+            f'style="aspect-ratio:{W}/{H}">{imgs}<canvas class="dl-canvas" width="{W}" height="{H}" role="img" '
+            f'aria-label="{html.escape(images[first][1])}"></canvas></div></div>{tables}</div>'
             f'<script type="application/json" class="dl-spec">{_json(spec)}</script></div>')

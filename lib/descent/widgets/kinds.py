@@ -232,6 +232,8 @@ class Race2D(Kind):
         self.max_steps = steps.values[-1] if isinstance(steps, S.Control) else int(steps)
         self.controls = S.controls_of([d for _, d in self.race], self.x0, steps)
         self._limits = None
+        self._needs = [[c.name for c in S.controls_of(d)] for _, d in self.race]
+        self._last: dict = {}  # per rule: the last run and the values it was made from
 
     def rules(self):
         return [d for _, d in self.race]
@@ -272,9 +274,12 @@ class Race2D(Kind):
         x0 = [S.evaluate(v, values) for v in self.x0]
         steps = S.evaluate(self.steps, values)
         out = []
-        for label, d in self.race:
-            opt = S.evaluate(d, values, self.objective)
-            out.append((label, opt, run(opt, self.objective, x0, steps)))
+        for i, (label, d) in enumerate(self.race):  # a rule whose controls did not move keeps its run
+            key = (tuple(x0), steps, tuple(values[n] for n in self._needs[i]))
+            if self._last.get(i, (None,))[0] != key:
+                opt = S.evaluate(d, values, self.objective)
+                self._last[i] = (key, (label, opt, run(opt, self.objective, x0, steps)))
+            out.append(self._last[i][1])
         return out
 
     def scene(self, values, result, limits):
@@ -433,10 +438,10 @@ class Schedule1D(Kind):
 # ------------------------------------------------------------------ the first iterates, as a table
 
 class FirstSteps(Kind):
-    """A 1-D run on the curve (left) and its first iterates as a table (right): the step,
-    the gradient, one field of the rule's state and the iterate."""
+    """A 1-D run on the curve and its first iterates as a table beside it: the step, the
+    gradient, one field of the rule's state and the iterate."""
 
-    size = (4.4, 3.2)
+    ncols, size = 1, (4.4, 3.2)
 
     def __init__(self, objective, rule, *, x0, rows=5, steps=40, state="s", state_label="s_t",
                  title=None, table_title="the first iterates"):
@@ -451,7 +456,7 @@ class FirstSteps(Kind):
         lo, hi = objective.window
         fx = objective.f(np.linspace(lo, hi, 400)[:, None])
         pad = 0.05 * (fx.max() - fx.min())
-        self._limits = [[_lim(lo, hi), _lim(fx.min() - pad, fx.max() + pad)], [[0.0, 1.0], [0.0, 1.0]]]
+        self._limits = [[_lim(lo, hi), _lim(fx.min() - pad, fx.max() + pad)]]
 
     def rules(self):
         return [self.rule]
@@ -460,15 +465,12 @@ class FirstSteps(Kind):
         return self._limits
 
     def setup(self, fig, axes):
-        ax, ax2 = axes
-        plot.curve(ax, self.objective)
+        plot.curve(axes[0], self.objective)
         if self.title:
-            ax.set_title(self.title)
-        ax2.set_axis_off()
-        ax2.set_title(self.table_title)
+            axes[0].set_title(self.title)
 
     def restyle(self, axes, key):
-        (xlim, ylim), _ = self.limits(key)
+        (xlim, ylim), = self.limits(key)
         axes[0].set_xlim(*xlim)
         axes[0].set_ylim(*ylim)
 
@@ -476,7 +478,7 @@ class FirstSteps(Kind):
         return {
             "path": {"type": "line", "axes": 0, "lw": 1.0, "marker": "o", "ms": 4, "alpha": 0.8, "zorder": 4},
             "start": {"type": "line", "axes": 0, "marker": "o", "ms": 8, "mec": "k", "ls": "none", "zorder": 5},
-            "table": {"type": "text", "axes": 1, "xy": [0.02, 0.92], "va": "top", "size": 10, "family": "mono"},
+            "table": {"type": "pre", "title": self.table_title},
             **_status_artists("status", 0, (0.02, 0.96)),
         }
 
@@ -495,7 +497,7 @@ class FirstSteps(Kind):
         return {"opt": opt, "rows": rows, "traj": run(opt, self.objective, [x0], self.steps)}
 
     def scene(self, values, result, limits):
-        (xlim, ylim), _ = limits
+        (xlim, ylim), = limits
         opt, traj = result["opt"], result["traj"]
         color = plot.style(opt)["color"]
         x, f = traj.xs[:, 0], traj.losses
@@ -514,17 +516,16 @@ class FirstSteps(Kind):
                 "rows": self.rows, "steps": self.steps, "state": S.to_json(self.state), "state_label": self.state_label}
 
     def alt(self, key):
-        return (f"Interactive figure: a run on f(x) = {self.objective.name} (left) and a table of its first "
-                f"{self.rows} iterates (right).")
+        return f"Interactive figure: a run on f(x) = {self.objective.name}, with a table of its first {self.rows} iterates."
 
 
 # ------------------------------------------------------------------ step lengths under a constant gradient
 
 class StepLengths(Kind):
     """What each rule does with the same constant gradient :math:`g`: the step length over
-    the steps, log-log (left), and the first and largest step (right)."""
+    the steps, log-log, and a table of the first and the largest step beside it."""
 
-    size = (4.4, 3.2)
+    ncols, size = 1, (4.4, 3.2)
 
     def __init__(self, rules: dict, *, grad, steps=2000, labels=None, colors=None, dashed=(), notes=(), footer=(),
                  title=None, table_title=None, ylim=(1e-4, 1e3)):
@@ -536,7 +537,9 @@ class StepLengths(Kind):
         self.notes, self.footer = [tuple(n) for n in notes], [tuple(n) for n in footer]
         self.title, self.table_title = title, table_title
         self.controls = S.controls_of([d for _, d in self.race], grad, [n[1] for n in self.notes + self.footer])
-        self._limits = [[_lim(1, self.steps), _lim(*ylim)], [[0.0, 1.0], [0.0, 1.0]]]
+        self._limits = [[_lim(1, self.steps), _lim(*ylim)]]
+        # the curves are drawn through log-spaced steps (every step up to 100): the same shape, fewer points
+        self.index = sorted({int(round(v)) for v in np.geomspace(1, self.steps, 300)} | set(range(1, min(self.steps, 100) + 1)))
 
     def rules(self):
         return [d for _, d in self.race]
@@ -545,7 +548,7 @@ class StepLengths(Kind):
         return self._limits
 
     def setup(self, fig, axes):
-        ax, ax2 = axes
+        ax = axes[0]
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.axhline(1.0, color="0.5", lw=1, ls=":")
@@ -557,12 +560,9 @@ class StepLengths(Kind):
 
         ax.legend([Line2D([], [], color=self.colors[k], lw=2, ls="--" if k in self.dashed else "-") for k, _ in self.race],
                   [self.labels[k] for k, _ in self.race], loc="lower left", fontsize=8)
-        ax2.set_axis_off()
-        if self.table_title:
-            ax2.set_title(self.table_title)
 
     def restyle(self, axes, key):
-        (xlim, ylim), _ = self.limits(key)
+        (xlim, ylim), = self.limits(key)
         axes[0].set_xlim(*xlim)
         axes[0].set_ylim(*ylim)
 
@@ -570,7 +570,7 @@ class StepLengths(Kind):
         out = {f"line{i}": {"type": "line", "axes": 0, "color": self.colors[k], "lw": 2,
                             "ls": "--" if k in self.dashed else "-", "zorder": 3}
                for i, (k, _) in enumerate(self.race)}
-        out["table"] = {"type": "text", "axes": 1, "xy": [0.02, 0.9], "va": "top", "size": 10, "family": "mono"}
+        out["table"] = {"type": "pre", "title": self.table_title}
         return out
 
     def compute(self, values):
@@ -586,12 +586,12 @@ class StepLengths(Kind):
         return out
 
     def scene(self, values, result, limits):
-        t = np.arange(1, self.steps + 1)
+        t = np.array(self.index)
         rows = [f"{label} = {format(float(S.evaluate(e, values)), fmt)}" for label, e, fmt in self.notes]
         rows += ["", f"{'form':12s}{'t = 1':>10s}{'max':>10s}{'at t':>7s}"]
         scene = {}
         for i, ((key, _), steps) in enumerate(zip(self.race, result, strict=True)):
-            scene[f"line{i}"] = {"x": t, "y": np.clip(steps, 1e-5, 1e4)}
+            scene[f"line{i}"] = {"x": t, "y": np.clip(steps[t - 1], 1e-5, 1e4)}
             k = int(np.argmax(steps))
             at = f"{k + 1:7d}" if steps[k] > steps[0] * (1 + 1e-9) else f"{'-':>7s}"  # '-': the first is the largest
             rows.append(f"{key:12s}{steps[0]:10.3f}{steps[k]:10.3f}{at}")
@@ -603,12 +603,13 @@ class StepLengths(Kind):
 
     def json(self):
         return {"rules": [[k, S.to_json(d)] for k, d in self.race], "grad": S.to_json(self.grad), "steps": self.steps,
+                "index": self.index,
                 "notes": [[lab, S.to_json(e), fmt] for lab, e, fmt in self.notes],
                 "footer": [[lab, S.to_json(e), fmt] for lab, e, fmt in self.footer]}
 
     def alt(self, key):
-        return ("Interactive figure: the step length of each form under a constant gradient, on log-log axes "
-                "(left), and a table of the first and the largest step (right).")
+        return ("Interactive figure: the step length of each form under a constant gradient, on log-log axes, "
+                "with a table of the first and the largest step.")
 
 
 # ------------------------------------------------------------------ measured rate against the theory
@@ -861,11 +862,10 @@ class MinibatchRace(Kind):
         self.objective, self.start = objective, np.asarray(start, dtype=float)
         self.batch, self.lr, self.seed, self.steps = batch, lr, seed, int(steps)
         self.controls = S.controls_of(batch, lr, seed)
-        self._ylim = None
 
     def limits(self, key=()):
         (x0, x1), (y0, y1) = self.objective.window
-        return [[[x0, x1], [y0, y1]], [[-0.5, self.steps + 0.5], list(self._ylim or (1e-6, 10.0))]]
+        return [[[x0, x1], [y0, y1]], [[-0.5, self.steps + 0.5], [1e-6, 1e2]]]  # fixed: a change only blits
 
     def setup(self, fig, axes):
         ax, ax2 = axes
@@ -883,7 +883,9 @@ class MinibatchRace(Kind):
                    ["minibatch SGD", "full-batch GD"], loc="upper right")
 
     def restyle(self, axes, key):
-        pass
+        for ax, (xlim, ylim) in zip(axes, self.limits(key), strict=True):
+            ax.set_xlim(*xlim)
+            ax.set_ylim(*ylim)
 
     def artists(self):
         return {
@@ -906,22 +908,15 @@ class MinibatchRace(Kind):
     def scene(self, values, result, limits):
         (xlim, ylim), _ = limits
         scene = {}
-        gaps = []
         for key in ("sgd", "gd"):
             tr = result[key]
             gap = tr.losses - self.objective.f_min
-            gaps.append(gap)
             scene[key] = {"x": tr.xs[:, 0], "y": tr.xs[:, 1]}
             scene[key + "_loss"] = {"x": np.arange(len(gap)), "y": _positive(gap)}
         label, tr = ("SGD", result["sgd"]) if result["sgd"].diverged else ("GD", result["gd"])
         at, j = int(tr.diverged_at), _last_finite(tr.xs[:, 0])
         scene.update(_status_scene("status", at, np.clip(tr.xs[j, 0], *xlim), np.clip(tr.xs[j, 1], *ylim), label))
         scene.update(_status_scene("status2", at, j, tr.losses[j] - self.objective.f_min, label))
-        vals = np.concatenate(gaps)
-        vals = vals[np.isfinite(vals) & (vals > 0)]
-        lo = 10.0 ** math.floor(math.log10(vals.min())) if vals.size else 1e-6
-        hi = 10.0 ** math.ceil(math.log10(vals.max()) + 1e-9) if vals.size else 10.0
-        scene["_ylim"] = {1: (lo, max(hi, 10 * lo))}
         return scene
 
     def alt(self, key):

@@ -90,8 +90,12 @@ class LivePanel:
             self._restyle(self.values)
             self._fig.canvas.draw()  # lay out once (constrained layout), then freeze it to whole
             self._boxes = _freeze_layout(self._fig, self._axes)  # hundredths of CSS pixels
+            self._pres = {}  # text tables: an ipywidgets.HTML beside the figure (the page: a <pre>)
             for name, style in kind.artists().items():
-                self._artists[name] = _make_artist(self._axes[style["axes"]], style)
+                if style["type"] == "pre":
+                    self._pres[name] = W.HTML(layout=W.Layout(margin="0 0 0 12px"))
+                else:
+                    self._artists[name] = _make_artist(self._axes[style["axes"]], style)
         self._backgrounds: dict = {}
         self._image = W.Image(format="png", layout=W.Layout(max_width="100%", width=f"{self._boxes['width']}px"))
         self._quiet = False
@@ -101,7 +105,9 @@ class LivePanel:
         rows = [W.HBox(ws[i:i + 3], layout=W.Layout(flex_flow="row wrap")) for i in range(0, len(ws), 3)]
         if self.caption:
             rows.append(W.HTML(f"<small>{_escape(self.caption)}</small>"))
-        self._widget = W.VBox(rows + [self._image])
+        figure = W.HBox([self._image, *self._pres.values()], layout=W.Layout(flex_flow="row wrap", align_items="flex-start")) \
+            if self._pres else self._image
+        self._widget = W.VBox(rows + [figure])
         self.redraw()
 
     # the figure and the widgets, built on first use
@@ -201,7 +207,10 @@ class LivePanel:
                 if tuple(self.axes[i].get_ylim()) != tuple(lim):
                     self.axes[i].set_ylim(*lim)
             for name, data in scene.items():
-                _update_artist(self._artists[name], data)
+                if name in self._pres:
+                    self._pres[name].value = pre_html(self.kind.artists()[name], data.get("text", ""))
+                else:
+                    _update_artist(self._artists[name], data)
             self._draw(tuple(sorted(ylims.items())))
         t2 = time.perf_counter()
         self.image.value = _png(self.fig)
@@ -238,6 +247,12 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=True)
+
+
+def pre_html(style, text) -> str:
+    """A text table as HTML (the kernel's widget and the page's first paint)."""
+    title = f'<div class="dl-pre-title">{_escape(style["title"])}</div>' if style.get("title") else ""
+    return f'{title}<pre class="dl-pre" style="margin:0.3em 0;font-size:0.85em">{_escape(text)}</pre>'
 
 
 def _png(fig) -> bytes:
