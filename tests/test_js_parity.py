@@ -243,6 +243,20 @@ def average_cases():
     return [{"values": values, "rho": rho, "t": t} for rho, t in ((0.0, 5), (0.5, 30), (0.9, 120), (0.999, 77))]
 
 
+def _formats():
+    rng = np.random.default_rng(11)
+    values = [0.125, 2.5, 0.5, 1.5, 0.0625, -0.0001, 1e-5, 1e16, 123.0, 0.1, 9.9951, 9.995, 99.95, 1e-300, 0.001,
+              0.00112, 1234567.0, -2.5e-7, 0.30000000000000004, 31.6227766, 3.0, -0.0, 0.0, 1e-9, 100.0, 0.999999]
+    values += [float(v) for v in rng.uniform(-10, 10, 150) * 10.0 ** rng.integers(-8, 9, 150)]
+    specs = [".4g", ".3g", ".3f", ".2f", ".4f", ".1e", "9.4f", "11.4f", "10.4f", "10.3f", ".0f", "", ".12g", ".1f"]
+    return [[v, s] for v in values for s in specs] + [[5, "7d"], [123, "3d"], [-4, "d"], [0, "d"], ["none", "12s"],
+                                                      ["-", ">7s"], ["t = 1", ">10s"]]
+
+
+#: Python's format() against the twin's (js/descent/format.js), which prints every number a panel shows.
+FORMATS = _formats()
+
+
 # ------------------------------------------------------------------ one Node run for everything
 
 def run_node(payload: dict, runner: Path = RUNNER, tmp: Path | None = None) -> dict:
@@ -282,7 +296,7 @@ def parity(tmp_path_factory):
     avg_refs = [{"ema": A.ema(c["values"], c["rho"], v0=0), "ema1": A.ema(c["values"], c["rho"]),
                  "weights": A.ema_weights(c["rho"], c["t"]),
                  "corrected": A.bias_corrected(A.ema(c["values"], c["rho"], v0=0), c["rho"])} for c in avgs]
-    payload = {"panels": jobs, "rules": rules, "schedules": scheds, "averages": avgs}
+    payload = {"panels": jobs, "rules": rules, "schedules": scheds, "averages": avgs, "formats": FORMATS}
     out = run_node(payload, tmp=tmp_path_factory.mktemp("parity"))
     return {"panels": panels, "jobs": jobs, "refs": refs, "js": out,
             "rules": (rules, rule_refs), "schedules": (scheds, sched_refs), "averages": (avgs, avg_refs)}
@@ -352,6 +366,12 @@ def test_every_twin_schedule_matches(parity):
     bad = [f"{c['schedule']}: {d}" for c, r, js in zip(cases, refs, parity["js"]["schedules"], strict=True)
            if (d := first_difference(r, js)) is not None]
     assert not bad, "\n".join(bad)
+
+
+def test_the_twin_formats_numbers_as_python_does(parity):
+    bad = [f"format({v!r}, {s!r}): Python {format(v, s)!r}, JS {js!r}"
+           for (v, s), js in zip(FORMATS, parity["js"]["formats"], strict=True) if format(v, s) != js]
+    assert not bad, "\n".join(bad[:20])
 
 
 def test_every_twin_average_matches(parity):

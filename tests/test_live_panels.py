@@ -8,7 +8,8 @@ panels without a twin are honestly switched off.
    event (the ``<input>`` changed, an ``input`` event sent), changes what the canvas
    shows; after every move, every line the page draws ends on the pixel where Python's
    reference (the panel's ``scene`` at the same values, through the same boxes and limits)
-   puts it, within half a CSS pixel, and the canvas really has the line's colour there.
+   puts it, within half a CSS pixel, the canvas really has the line's colour there, and
+   every text (titles, tables, "diverged at step k") reads as Python prints it.
    Each redraw's time (the twin's own compute + draw) is printed, not asserted: timings
    belong to bench/widgets.py, which prints them against the 16 ms frame.
 2. The panels without a twin: every control ``disabled``, the line saying how to make it live.
@@ -97,7 +98,9 @@ MOVES = """async ([label, moves]) => {
     for (const [k, v] of Object.entries(live.drawn)) {
       if (v && v.end) drawn[k] = {end: v.end, color: v.color, near: pixels(v.end, 3)};
     }
-    out.push({values: {...live.values}, drawn, ms: live.last, hash: hash(), limits: live.limits});
+    const texts = {};
+    for (const [k, v] of Object.entries(live.scene)) if (v && typeof v.text === "string") texts[k] = v.text;
+    out.push({values: {...live.values}, drawn, texts, ms: live.last, hash: hash(), limits: live.limits});
   }
   return out;
 }"""
@@ -117,10 +120,12 @@ def _pixel(box, limits, scales, x, y):
 
 
 def _python_ends(panel, values, limits, figure):
-    """{line artist: its last drawable point in CSS pixels}, from Python's scene, through the
-    boxes and scales of the page's figure (the ones matplotlib drew its background with)."""
+    """({line artist: its last drawable point in CSS pixels}, {text artist: its text}) from
+    Python's scene, through the boxes and scales of the page's figure (the ones matplotlib
+    drew its background with)."""
     scene = panel.scene(values)
     styles = panel.kind.artists()
+    texts = {k: v["text"] for k, v in scene.items() if isinstance(v, dict) and isinstance(v.get("text"), str)}
     out = {}
     for name, st in styles.items():
         if st["type"] != "line" or name not in scene:
@@ -132,7 +137,7 @@ def _python_ends(panel, values, limits, figure):
         pts = [p for p in pts if np.isfinite(p[0]) and np.isfinite(p[1])]
         if pts:
             out[name] = pts[-1]
-    return out
+    return out, texts
 
 
 def _same_values(panel, js_values):
@@ -197,7 +202,11 @@ def test_every_control_moves_the_drawing_and_every_line_ends_where_python_says(p
             values = _same_values(panel, g["values"])
             if values[c.name] != v:
                 failures.append(f"{label}: moving {c.name} to {v!r} gave the page the value {values[c.name]!r}")
-            ends = _python_ends(panel, values, g["limits"], figure)
+            ends, texts = _python_ends(panel, values, g["limits"], figure)
+            for name, text in texts.items():  # titles, tables, "diverged at step k": the same characters
+                if g["texts"].get(name) != text:
+                    failures.append(f"{label} at {values}: '{name}' reads {g['texts'].get(name)!r} in the page, "
+                                    f"{text!r} in Python")
             for name, (px, py) in ends.items():
                 js = g["drawn"].get(name)
                 if js is None:

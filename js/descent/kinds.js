@@ -13,6 +13,12 @@ const clip = (v, [lo, hi]) => Math.min(Math.max(v, lo), hi);
 const positive = (ys) => ys.map((y) => (y > 0 ? y : NaN));
 const lastFinite = (xs) => { for (let i = xs.length - 1; i >= 0; i--) if (Number.isFinite(xs[i])) return i; return 0; };
 const fMin = (obj) => (obj.f_min === null || obj.f_min === undefined ? 0.0 : obj.f_min);
+// f - f* to draw on a log axis; where f* != 0, a gap within 64 ulps of it is rounding, drawn on that floor
+function gapOf(losses, f_min) {
+  const gap = losses.map((v) => v - f_min), noise = 64 * 2.220446049250313e-16 * Math.abs(f_min);
+  const shown = noise === 0 ? positive(gap) : gap.map((g) => (Number.isNaN(g) ? NaN : g > noise ? g : noise));
+  return [gap, shown];
+}
 const colorOf = (styles, opt) => (styles[opt.name] || { color: "#1b9e77" }).color;
 const labelOf = (styles, opt, label) => (label ? label : (styles[opt.name] || { label: opt.name }).label);
 
@@ -34,15 +40,15 @@ export const Run1D = {
     const [[xlim, ylim]] = limits;
     const color = colorOf(styles, opt);
     const x = col(traj.xs, 0), f = traj.losses;
-    const gap = f.map((v) => v - fMin(objective));
+    const [gap, shown] = gapOf(f, fMin(objective));
     const t = range(gap.length);
     const at = traj.diverged_at, j = lastFinite(x);
     return {
       path: { x, y: f, color }, start: { x: x.slice(0, 1), y: f.slice(0, 1), color },
-      loss: { x: t, y: positive(gap), color },
+      loss: { x: t, y: shown, color },
       title: { text: `x${subscript(j)} = ${format(x[j], ".4g")}` + (at < 0 ? "" : " (last finite)") },
       ...status("status", at, clip(x[j], xlim), clip(f[j], ylim)),
-      ...status("status2", at, t[j], gap[j] > 0 ? gap[j] : NaN),
+      ...status("status2", at, t[j], shown[j]),
     };
   },
 };
@@ -64,22 +70,22 @@ export const Race2D = {
     result.forEach(({ label, opt, traj, objective }, i) => {
       const color = colorOf(styles, opt), lab = labelOf(styles, opt, label);
       const x = col(traj.xs, 0), y = col(traj.xs, 1);
-      const gap = traj.losses.map((v) => v - fMin(objective));
+      const [gap, shown] = gapOf(traj.losses, fMin(objective));
       const t = range(gap.length);
       scene[`path${i}`] = { x, y, color };
       scene[`start${i}`] = { x: x.slice(0, 1), y: y.slice(0, 1), color };
-      scene[`loss${i}`] = { x: t, y: positive(gap), color };
+      scene[`loss${i}`] = { x: t, y: shown, color };
       entries.push([lab, color, "-"]);
       if (traj.diverged_at >= 0 && first === null) {
         const j = lastFinite(x);
-        first = { px: x[j], py: y[j], tj: t[j], gj: gap[j], at: traj.diverged_at, lab };
+        first = { px: x[j], py: y[j], tj: t[j], gj: shown[j], at: traj.diverged_at, lab };
       }
     });
     scene.legend = { entries };
     if (first === null) Object.assign(scene, status("status", -1), status("status2", -1));
     else {
       Object.assign(scene, status("status", first.at, clip(first.px, xlim), clip(first.py, ylim), first.lab));
-      Object.assign(scene, status("status2", first.at, first.tj, first.gj > 0 ? first.gj : NaN, first.lab));
+      Object.assign(scene, status("status2", first.at, first.tj, first.gj, first.lab));
     }
     return scene;
   },
@@ -91,15 +97,16 @@ export const Schedule1D = {
     const sched = evaluate(p.eta, values);
     const x0 = [evaluate(p.x0, values)];
     return {
+      f_min: objective.f_min === null ? p.f_min : objective.f_min,
       eta: range(p.steps).map((t) => sched(t)),
       traj: run(evaluate(p.rule, values, objective), objective, x0, p.steps),
       const: p.constant === null ? null : run(evaluate(p.constant, values, objective), objective, x0, p.steps),
     };
   },
-  scene(p, values, { eta, traj, const: c }, limits) {
+  scene(p, values, { eta, traj, const: c, f_min }, limits) {
     const [, [xlim, ylim]] = limits;
     const x = col(traj.xs, 0), f = traj.losses;
-    const gap = f.map((v) => v - p.f_min);
+    const gap = f.map((v) => v - f_min);
     const t = range(gap.length);
     const at = traj.diverged_at, j = lastFinite(x);
     const scene = {
@@ -113,7 +120,7 @@ export const Schedule1D = {
     };
     if (c !== null) {
       scene.cpath = { x: col(c.xs, 0), y: c.losses };
-      scene.closs = { x: t, y: c.losses.map((v) => Math.max(v - p.f_min, p.floor)) };
+      scene.closs = { x: t, y: c.losses.map((v) => Math.max(v - f_min, p.floor)) };
     }
     return scene;
   },

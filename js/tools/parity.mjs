@@ -4,14 +4,14 @@
 //
 // IN: {"panels": [{"kind", "params", "styles", "points": [values, ...]}],
 //      "rules": [{"rule", "objective", "x0", "steps"}], "schedules": [{"schedule", "t"}],
-//      "averages": [{"values", "rho", "t"}]}
+//      "averages": [{"values", "rho", "t"}], "formats": [[value, spec], ...]}
 // OUT: the same lists, each point replaced by the numbers the Python side compares
 // (iterates, losses, divergence steps, and each kind's extra outputs); a point whose
 // computation throws gives {"error": message}.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import {
-  KINDS, OBJECTIVES, bias_corrected, ema, ema_weights, evaluate, run,
+  KINDS, OBJECTIVES, bias_corrected, ema, ema_weights, evaluate, format, run,
 } from "../descent/index.js";
 
 const traj = (t, s = "") => ({ [`xs${s}`]: t.xs, [`losses${s}`]: t.losses, [`at${s}`]: t.diverged_at });
@@ -47,5 +47,6 @@ const out = {
     ema: ema(c.values, c.rho, 0.0), ema1: ema(c.values, c.rho), weights: ema_weights(c.rho, c.t),
     corrected: bias_corrected(ema(c.values, c.rho, 0.0), c.rho),
   }))),
+  formats: (input.formats || []).map(([v, spec]) => guard(() => format(v, spec))),
 };
 writeFileSync(process.argv[3], JSON.stringify(out));

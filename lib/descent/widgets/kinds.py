@@ -74,6 +74,17 @@ def _f_min(obj) -> float:
     return obj.f_min if obj.f_min is not None else 0.0
 
 
+def _gap(f, f_min):
+    r""":math:`f - f^\star` to draw on a log axis: where :math:`f^\star \ne 0` a gap within 64
+    ulps of it is rounding (its last bits, and those of :math:`f^\star`, differ between
+    machines and between Python and the page): it is drawn on that floor, "reached"."""
+    gap = np.asarray(f, dtype=float) - f_min
+    noise = 64 * 2.220446049250313e-16 * abs(f_min)
+    if noise == 0:
+        return gap, np.where(gap > 0, gap, np.nan)
+    return gap, np.where(gap > noise, gap, np.where(np.isnan(gap), np.nan, noise))
+
+
 def _fixed(d, what):
     if S.controls_of(d):
         raise ValueError(f"Invalid {what}: {d!r} (it draws the panel's fixed background, so it may not depend on "
@@ -191,16 +202,16 @@ class Run1D(Kind):
         (xlim, ylim), _ = limits
         color = plot.style(opt)["color"]
         x, f = traj.xs[:, 0], traj.losses
-        gap = f - _f_min(obj)
+        gap, shown = _gap(f, _f_min(obj))
         t = np.arange(len(gap))
         at, j = int(traj.diverged_at), _last_finite(x)
         return {
             "path": {"x": x, "y": f, "color": color},
             "start": {"x": x[:1], "y": f[:1], "color": color},
-            "loss": {"x": t, "y": _positive(gap), "color": color},
+            "loss": {"x": t, "y": shown, "color": color},
             "title": {"text": f"x{str(j).translate(SUB)} = {x[j]:.4g}" + ("" if at < 0 else " (last finite)")},
             **_status_scene("status", at, np.clip(x[j], *xlim), np.clip(f[j], *ylim)),
-            **_status_scene("status2", at, t[j], gap[j] if gap[j] > 0 else np.nan),
+            **_status_scene("status2", at, t[j], shown[j]),
         }
 
     def json(self):
@@ -288,16 +299,16 @@ class Race2D(Kind):
         scene, entries, first = {}, [], None
         for i, (label, opt, traj) in enumerate(result):
             st = plot.style(opt, label or None)
-            xs, gap = traj.xs, traj.losses - f_min
+            xs, (gap, shown) = traj.xs, _gap(traj.losses, f_min)
             t = np.arange(len(gap))
             scene[f"path{i}"] = {"x": xs[:, 0], "y": xs[:, 1], "color": st["color"]}
             scene[f"start{i}"] = {"x": xs[:1, 0], "y": xs[:1, 1], "color": st["color"]}
-            scene[f"loss{i}"] = {"x": t, "y": _positive(gap), "color": st["color"]}
+            scene[f"loss{i}"] = {"x": t, "y": shown, "color": st["color"]}
             entries.append([st["label"], st["color"], "-"])
             at = int(traj.diverged_at)
             if at >= 0 and first is None:
                 j = _last_finite(xs[:, 0])
-                first = (xs[j], t[j], gap[j], at, st["label"])
+                first = (xs[j], t[j], shown[j], at, st["label"])
         scene["legend"] = {"entries": entries}
         if first is None:
             scene.update(_status_scene("status", -1, 0, 0))
@@ -305,7 +316,7 @@ class Race2D(Kind):
         else:
             (px, py), tj, gj, at, lab = first
             scene.update(_status_scene("status", at, np.clip(px, *xlim), np.clip(py, *ylim), lab))
-            scene.update(_status_scene("status2", at, tj, gj if gj > 0 else np.nan, lab))
+            scene.update(_status_scene("status2", at, tj, gj, lab))
         return scene
 
     def json(self):
@@ -345,7 +356,8 @@ class Schedule1D(Kind):
         self.f_min = objective.f_min if objective.f_min is not None else float(np.nanmin(fx))
         pad = 0.08 * (np.nanmax(fx) - np.nanmin(fx))
         top = 1e3 * max(float(np.nanmax(fx)) - self.f_min, 1e-12)
-        self.floor = _r(top * 1e-19)  # a gap at or below it (f* reached to rounding) is drawn on it
+        # a gap at or below it (f* reached to rounding: 64 ulps of f*, see _gap) is drawn on it
+        self.floor = _r(max(top * 1e-19, 64 * 2.220446049250313e-16 * abs(self.f_min)))
         self._limits = [[_lim(-0.5, steps - 0.5), _lim(*eta_limits)],
                         [_lim(lo, hi), _lim(np.nanmin(fx) - pad, np.nanmax(fx) + pad)],
                         [_lim(-0.5, steps + 0.5), _lim(self.floor / 3, top)]]
