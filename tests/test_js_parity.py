@@ -34,9 +34,9 @@ import numpy as np
 import pytest
 from descent import functions as F
 from descent import widgets as dw
-from descent.widgets import kinds
 from descent.widgets import spec as S
 from descent.widgets.cells import chapter_panels
+from descent.widgets.kinds import base as kinds_base
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDOFF = ROOT / "PANELS_HANDOFF.md"
@@ -174,18 +174,18 @@ def _listed(d: dict) -> dict:
 
 def nudged_panel(panel, values) -> dict:
     """The panel's Python outputs with every run started at ``np.nextafter(x0, inf)``."""
-    real = kinds.run
+    real = kinds_base.run  # every kind runs through kinds.base.run
 
     def nudged(opt, objective, x0, steps, **kw):
         return real(opt, objective, np.nextafter(np.asarray(x0, dtype=float), np.inf), steps, **kw)
 
     cache = getattr(panel.kind, "_last", {})  # a race keeps its last runs: recompute them all
-    kinds.run = nudged
+    kinds_base.run = nudged
     cache.clear()
     try:
         return _listed(EXTRACT[type(panel.kind).__name__](panel.compute(values)))
     finally:
-        kinds.run = real
+        kinds_base.run = real
         cache.clear()
 
 

@@ -6,7 +6,7 @@ export { format, subscript } from "./format.js";
 export { OBJECTIVES } from "./functions.js";
 export { KINDS, linearRate } from "./kinds.js";
 export { mount, mountAll } from "./page.js";
-export { RULES, TAKES_OBJECTIVE } from "./rules.js";
+export { RULES, TAKES_OBJECTIVE, TORCH_KEYS, stateField } from "./rules.js";
 export { run } from "./run.js";
 export { SCHEDULES, lrAt } from "./schedules.js";
 export { evaluate } from "./spec.js";

@@ -5,6 +5,7 @@
 
 import { bias_corrected, ema, ema_weights, effective_window } from "./averages.js";
 import { format, subscript } from "./format.js";
+import { stateField } from "./rules.js";
 import { run } from "./run.js";
 import { evaluate } from "./spec.js";
 
@@ -138,7 +139,7 @@ export const FirstSteps = {
       const [step, next] = opt.update(g, state, x);
       state = next;
       x = x.map((xi, i) => xi + step[i]);
-      rows.push([g[0], state[field][0], x[0]]);
+      rows.push([g[0], stateField(opt, state, field)[0], x[0]]);
     }
     return { opt, rows, traj: run(opt, objective, [x0], p.steps) };
   },

@@ -5,7 +5,8 @@
 // exactly as in Python.  Vectors are plain arrays; state is a small object whose fields
 // carry the Python state's names.  Each update repeats the Python rule's operations in the
 // same order (NumPy applies them element by element, as here); `v ** 0.5` on an array is
-// Math.sqrt, a Python float `b ** t` is Math.pow.  tests/test_js_parity.py holds the two
+// Math.sqrt, a Python float `b ** t` is Math.pow.  State fields carry the math names of
+// descent.rules (TORCH_KEYS below maps them to torch's state keys, as rules.base does).  tests/test_js_parity.py holds the two
 // sides to 1e-12 over every live panel's controls.
 
 import { lrAt } from "./schedules.js";
@@ -28,16 +29,16 @@ export function sgd({ lr = 1e-3, momentum = 0, dampening = 0, nesterov = false, 
   const useMomentum = !isZero(momentum);
   return {
     name: "sgd", hyperparams: { lr, momentum, dampening, nesterov, weight_decay, maximize },
-    init: (x) => ({ t: 0, momentum_buffer: useMomentum ? zerosLike(x) : null }),
+    init: (x) => ({ t: 0, b: useMomentum ? zerosLike(x) : null }),
     update(grad, s, x) {
       const g = prologue(grad, x, maximize, weight_decay);
-      let buf = s.momentum_buffer, d = g;
+      let buf = s.b, d = g;
       if (useMomentum) {
         buf = s.t === 0 ? g : zip2(buf, g, (b, gi) => momentum * b + (1 - dampening) * gi);
         d = nesterov ? zip2(g, buf, (gi, b) => gi + momentum * b) : buf;
       }
       const lr_t = lrAt(lr, s.t);
-      return [map(d, (v) => -lr_t * v), { t: s.t + 1, momentum_buffer: buf }];
+      return [map(d, (v) => -lr_t * v), { t: s.t + 1, b: buf }];
     },
   };
 }
@@ -117,12 +118,12 @@ export function adagrad({ lr = 1e-2, lr_decay = 0, weight_decay = 0, initial_acc
   maximize = false } = {}) {
   return {
     name: "adagrad", hyperparams: { lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize },
-    init: (x) => ({ t: 0, sum: map(x, (v) => v * 0.0 + initial_accumulator_value) }),
+    init: (x) => ({ t: 0, s: map(x, (v) => v * 0.0 + initial_accumulator_value) }),
     update(grad, st, x) {
       const g = prologue(grad, x, maximize, weight_decay);
       const clr = lrAt(lr, st.t) / (1 + st.t * lr_decay);
-      const s = zip2(st.sum, g, (a, gi) => a + gi * gi);
-      return [zip2(g, s, (gi, si) => -clr * (gi / (Math.sqrt(si) + eps))), { t: st.t + 1, sum: s }];
+      const s = zip2(st.s, g, (a, gi) => a + gi * gi);
+      return [zip2(g, s, (gi, si) => -clr * (gi / (Math.sqrt(si) + eps))), { t: st.t + 1, s }];
     },
   };
 }
@@ -131,11 +132,11 @@ export function adagrad({ lr = 1e-2, lr_decay = 0, weight_decay = 0, initial_acc
 export function adagrad_lecture({ lr = 0.5, eps = 1e-7, s0 = 0.0 } = {}) {
   return {
     name: "adagrad_lecture", hyperparams: { lr, eps, s0 },
-    init: (x) => ({ t: 0, sum: map(x, (v) => v * 0.0 + s0) }),
+    init: (x) => ({ t: 0, s: map(x, (v) => v * 0.0 + s0) }),
     update(grad, st) {
       const lr_t = lrAt(lr, st.t);
-      const s = zip2(st.sum, grad, (a, g) => a + g * g);
-      return [zip2(grad, s, (g, si) => (-lr_t * g) / Math.sqrt(si + eps)), { t: st.t + 1, sum: s }];
+      const s = zip2(st.s, grad, (a, g) => a + g * g);
+      return [zip2(grad, s, (g, si) => (-lr_t * g) / Math.sqrt(si + eps)), { t: st.t + 1, s }];
     },
   };
 }
@@ -147,27 +148,26 @@ export function rmsprop({ lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0,
   const useMomentum = !isZero(momentum);
   return {
     name: "rmsprop", hyperparams: { lr, alpha, eps, weight_decay, momentum, centered, maximize },
-    init: (x) => ({ t: 0, square_avg: zerosLike(x), grad_avg: centered ? zerosLike(x) : null,
-      momentum_buffer: useMomentum ? zerosLike(x) : null }),
+    init: (x) => ({ t: 0, v: zerosLike(x), g_bar: centered ? zerosLike(x) : null, b: useMomentum ? zerosLike(x) : null }),
     update(grad, st, x) {
       const g = prologue(grad, x, maximize, weight_decay);
-      const v = zip2(st.square_avg, g, (a, gi) => alpha * a + (1 - alpha) * (gi * gi));
-      let gbar = st.grad_avg, avg;
+      const v = zip2(st.v, g, (a, gi) => alpha * a + (1 - alpha) * (gi * gi));
+      let gbar = st.g_bar, avg;
       if (centered) {
-        gbar = zip2(st.grad_avg, g, (b, gi) => b + (1 - alpha) * (gi - b));
+        gbar = zip2(st.g_bar, g, (b, gi) => b + (1 - alpha) * (gi - b));
         avg = zip2(v, gbar, (vi, b) => Math.sqrt(vi - b * b) + eps);
       } else {
         avg = map(v, (vi) => Math.sqrt(vi) + eps);
       }
       const lr_t = lrAt(lr, st.t);
-      let buf = st.momentum_buffer, step;
+      let buf = st.b, step;
       if (useMomentum) {
         buf = zip3(buf, g, avg, (b, gi, a) => momentum * b + gi / a);
         step = map(buf, (b) => -lr_t * b);
       } else {
         step = zip2(g, avg, (gi, a) => -lr_t * (gi / a));
       }
-      return [step, { t: st.t + 1, square_avg: v, grad_avg: gbar, momentum_buffer: buf }];
+      return [step, { t: st.t + 1, v, g_bar: gbar, b: buf }];
     },
   };
 }
@@ -190,14 +190,14 @@ export function rmsprop_lecture({ lr = 0.1, rho = 0.9, eps = 1e-7, s0 = 0.0 } = 
 export function adadelta({ lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0, maximize = false } = {}) {
   return {
     name: "adadelta", hyperparams: { lr, rho, eps, weight_decay, maximize },
-    init: (x) => ({ t: 0, square_avg: zerosLike(x), acc_delta: zerosLike(x) }),
+    init: (x) => ({ t: 0, v: zerosLike(x), u: zerosLike(x) }),
     update(grad, st, x) {
       const g = prologue(grad, x, maximize, weight_decay);
-      const G = zip2(st.square_avg, g, (a, gi) => rho * a + (1 - rho) * (gi * gi));
-      const delta = zip3(st.acc_delta, G, g, (u, Gi, gi) => (Math.sqrt(u + eps) / Math.sqrt(Gi + eps)) * gi);
-      const u = zip2(st.acc_delta, delta, (a, d) => rho * a + (1 - rho) * (d * d));
+      const G = zip2(st.v, g, (a, gi) => rho * a + (1 - rho) * (gi * gi));
+      const delta = zip3(st.u, G, g, (u, Gi, gi) => (Math.sqrt(u + eps) / Math.sqrt(Gi + eps)) * gi);
+      const u = zip2(st.u, delta, (a, d) => rho * a + (1 - rho) * (d * d));
       const lr_t = lrAt(lr, st.t);
-      return [map(delta, (d) => -lr_t * d), { t: st.t + 1, square_avg: G, acc_delta: u }];
+      return [map(delta, (d) => -lr_t * d), { t: st.t + 1, v: G, u }];
     },
   };
 }
@@ -340,3 +340,19 @@ export const RULES = {
   rmsprop_lecture, adadelta, adam, adamw, adam_lecture, newton, line_search,
 };
 export const TAKES_OBJECTIVE = new Set(["nesterov", "newton", "line_search"]);
+
+/** A state field -> the key torch keeps it under, per rule (lib/descent/rules/base.py's table). */
+export const TORCH_KEYS = {
+  sgd: { b: "momentum_buffer" }, gd: { b: "momentum_buffer" }, adagrad: { s: "sum" }, adagrad_lecture: { s: "sum" },
+  rmsprop: { v: "square_avg", g_bar: "grad_avg", b: "momentum_buffer" }, adadelta: { v: "square_avg", u: "acc_delta" },
+  adam: { m: "exp_avg", v: "exp_avg_sq", v_max: "max_exp_avg_sq" }, adamw: { m: "exp_avg", v: "exp_avg_sq", v_max: "max_exp_avg_sq" },
+  adam_lecture: { m: "exp_avg", v: "exp_avg_sq", v_max: "max_exp_avg_sq" },
+};
+
+/** The state field `name` of a rule's state, or the field torch keeps under the key `name`. */
+export function stateField(opt, state, name) {
+  if (name in state) return state[name];
+  const hit = Object.entries(TORCH_KEYS[opt.name] || {}).find(([, key]) => key === name);
+  if (!hit) throw new Error(`Invalid state: '${name}' (the state of ${opt.name} has ${Object.keys(state)})`);
+  return state[hit[0]];
+}
