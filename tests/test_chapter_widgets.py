@@ -2,10 +2,10 @@
 
 A chapter's panels are its cells tagged ``panel`` (self-contained: the chapter's import
 cell, then the cell; ``descent.widgets.cells``), or, until the chapter is converted, the
-cells PANELS_HANDOFF.md gives for it.  Each panel is driven from its defaults to every
-value of each control's grid (both ends, the default, three between; every option) and to
-all sliders at their minimum and all at their maximum together, divergent settings
-included.  After each change its ``ipywidgets.Image`` must hold a freshly drawn,
+cells PANELS_HANDOFF.md gives for it.  Each panel is driven from its defaults to both ends
+of every slider and to every option of every dropdown, and to all sliders at their minimum
+and all at their maximum together, divergent settings included (the values between are
+test_js_parity's and test_live_panels').  After each change its ``ipywidgets.Image`` must hold a freshly drawn,
 decodable, non-blank PNG, with no exception and no RuntimeWarning.  New chapters are picked
 up by file name.
 """
@@ -27,10 +27,11 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _cases(panel):
-    """(label, settings): each control's grid from the defaults, then all-min, all-max."""
+    """(label, settings): each control's ends (every option) from the defaults, then all-min, all-max."""
     controls = panel.kind.controls
     defaults = {c.name: c.value for c in controls}
-    cases = [(f"{c.name}={v!r}", {**defaults, c.name: v}) for c in controls for v in c.grid()]
+    ends = {c.name: c.values if isinstance(c, S.Dropdown) else [c.values[0], c.values[-1]] for c in controls}
+    cases = [(f"{c.name}={v!r}", {**defaults, c.name: v}) for c in controls for v in ends[c.name] if v != c.value]
     sliders = [c for c in controls if isinstance(c, S.Slider)]
     cases.append(("every slider at its minimum", {**defaults, **{c.name: c.values[0] for c in sliders}}))
     cases.append(("every slider at its maximum", {**defaults, **{c.name: c.values[-1] for c in sliders}}))

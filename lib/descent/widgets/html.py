@@ -35,8 +35,10 @@ from .panel import BACKGROUND_DPI, CSS_DPI, _readout, pre_html
 INACTIVE_NOTE = ("These controls need Python, so on this page they are switched off and the figure shows the "
                  "settings above. To move them, run this chapter as a notebook: download it with the button at "
                  "the top of the page (.ipynb) and open it in JupyterLab.")
-#: Shown until the page's script has made a live panel run (replaced by nothing once it has).
-LOADING_NOTE = "The controls of this panel start working once the page's script has loaded."
+#: Shown until the page's script has made a live panel run (hidden once it has); seen only where
+#: the script never runs (a notebook viewer, a page saved without it).
+LOADING_NOTE = ("These controls run in the book's pages and in a running notebook; here they are switched off and the "
+                "figure shows the settings above.")
 
 VERSION = 1
 
