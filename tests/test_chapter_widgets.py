@@ -1,45 +1,40 @@
-"""Every widget panel of every chapter draws a figure at the ends of every control.
+"""Every panel of every chapter draws a figure at every value its tests visit.
 
-Each chapter notebook's code runs in this process (``scripts/inprocess.py``: fresh
-namespace, matplotlib Agg, the chapter folder as working directory), so every
-``descent.widgets.Panel`` it creates lands in ``descent.widgets.PANELS``.  Each panel
-is then driven, from its saved settings, to the minimum and the maximum of every
-slider and to every option of every dropdown (divergent settings included), and to
-all sliders at their minimum and all at their maximum together.  After each change the
-panel's ``ipywidgets.Image`` must hold a freshly drawn, decodable, non-blank PNG, with
-no exception and no RuntimeWarning.  New chapters are picked up by file name.
+A chapter's panels are its cells tagged ``panel`` (self-contained: the chapter's import
+cell, then the cell; ``descent.widgets.cells``), or, until the chapter is converted, the
+cells PANELS_HANDOFF.md gives for it.  Each panel is driven from its defaults to both ends
+of every slider and to every option of every dropdown, and to all sliders at their minimum
+and all at their maximum together, divergent settings included (the values between are
+test_js_parity's and test_live_panels').  After each change its ``ipywidgets.Image`` must hold a freshly drawn,
+decodable, non-blank PNG, with no exception and no RuntimeWarning.  New chapters are picked
+up by file name.
 """
 
 from __future__ import annotations
 
 import io
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
+from descent.widgets import spec as S
+from descent.widgets.cells import chapter_panels
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from inprocess import chapter_paths, code_cells, control_values, run_chapter  # noqa: E402
-
+HANDOFF = ROOT / "PANELS_HANDOFF.md"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CHAPTERS = chapter_paths()
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _cases(panel):
-    """(label, settings) pairs: each control's ends from the defaults, then all-min, all-max."""
-    defaults = {name: w.value for name, w in panel.controls.items()}
-    cases = []
-    lows, highs = dict(defaults), dict(defaults)
-    for name, widget in panel.controls.items():
-        values = control_values(widget)
-        for value in values:
-            cases.append((f"{name}={value!r}", {**defaults, name: value}))
-        if values and (hasattr(widget, "min") or hasattr(widget, "base")):
-            lows[name], highs[name] = values[0], values[-1]
-    cases.append(("every slider at its minimum", lows))
-    cases.append(("every slider at its maximum", highs))
+    """(label, settings): each control's ends (every option) from the defaults, then all-min, all-max."""
+    controls = panel.kind.controls
+    defaults = {c.name: c.value for c in controls}
+    ends = {c.name: c.values if isinstance(c, S.Dropdown) else [c.values[0], c.values[-1]] for c in controls}
+    cases = [(f"{c.name}={v!r}", {**defaults, c.name: v}) for c in controls for v in ends[c.name] if v != c.value]
+    sliders = [c for c in controls if isinstance(c, S.Slider)]
+    cases.append(("every slider at its minimum", {**defaults, **{c.name: c.values[0] for c in sliders}}))
+    cases.append(("every slider at its maximum", {**defaults, **{c.name: c.values[-1] for c in sliders}}))
     return defaults, cases
 
 
@@ -58,28 +53,25 @@ def _check_png(data: bytes) -> str | None:
         return f"the PNG does not decode: {exc}"
     if img.width < 50 or img.height < 50:
         return f"the PNG is only {img.width}x{img.height}"
-    lo_hi = img.convert("L").getextrema()
-    if lo_hi[0] == lo_hi[1]:
+    lo, hi = img.convert("L").getextrema()
+    if lo == hi:
         return "the PNG is blank (a single colour)"
     return None
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_every_panel_draws_at_every_extreme(path):
-    if not code_cells(path):
-        pytest.skip(f"{path.name} has no code cells yet")
     with warnings.catch_warnings():
-        warnings.simplefilter("default")  # the chapter runs as in a kernel: warnings are not errors here
-        _, panels = run_chapter(path)
-    assert panels, f"{path.name} creates no descent.widgets.Panel; every chapter has at least one widget"
-
+        warnings.simplefilter("default")  # the chapter's import cell runs as in a kernel
+        panels = chapter_panels(path, HANDOFF)
+    assert panels, f"{path.name} has no cell tagged 'panel' (and none in {HANDOFF.name}); every chapter has a panel"
     failures = []
-    for k, panel in enumerate(panels):
-        assert panel.controls, f"panel {k} of {path.name} has no controls"
+    for label, panel in panels:
+        assert panel.controls, f"{label} has no controls"
         defaults, cases = _cases(panel)
-        for label, settings in cases:
-            where = f"panel {k} ({', '.join(panel.controls)}), {label}"
-            panel.image.value = b""  # so a missing redraw shows as an empty image
+        for case, settings in cases:
+            where = f"{label} ({', '.join(panel.controls)}), {case}"
+            panel.image.value = b""  # so that a missing redraw shows as an empty image
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:

@@ -7,6 +7,12 @@ they run on NumPy arrays and on torch tensors (the tests check every gradient an
 Hessian against torch autograd).  ``minimum`` is a known minimiser (or None), ``f_min``
 its value, and ``window`` the region the book plots: ``(lo, hi)`` in 1-D,
 ``((x_lo, x_hi), (y_lo, y_hi))`` in 2-D.
+
+The objectives of the book's live panels describe themselves: ``obj.describe()`` is a JSON
+dict ``{"objective": name, "args": {...}}`` (the constructor's arguments, never a computed
+matrix) that :func:`from_description` turns back into an equal objective and the JavaScript
+twin (``js/descent/functions.js``) evaluates in the page.  Their arithmetic uses only
+``+ - * /`` (no ``**`` with an exponent other than 2), so the twin can repeat it bit for bit.
 """
 
 from __future__ import annotations
@@ -46,6 +52,15 @@ class Objective:
         return self._hessian(self._check(x))
 
     __call__ = f
+
+    def describe(self) -> dict:
+        """``{"objective": name, "args": {...}}``, JSON-ready: what the JS twin needs to build this
+        objective (see :func:`from_description`).  Only the objectives with a twin have one."""
+        description = getattr(self, "_description", None)
+        if description is None:
+            raise ValueError(f"Invalid objective: {self!r} (it has no JSON description; objectives with one: "
+                             f"{sorted(DESCRIBED)})")
+        return {"objective": description[0], "args": dict(description[1])}
 
     def __repr__(self) -> str:
         return self.name
@@ -109,6 +124,7 @@ class Quadratic(Objective):
             raise ValueError(f"Invalid A: shape {A.shape} (A must be a square matrix)")
         if not np.all(np.isfinite(A)) or not np.allclose(A, A.T):
             raise ValueError(f"Invalid A: {A.tolist()} (A must be finite and symmetric)")
+        given_window = window  # the description keeps the argument, not the computed default
         self.A = A
         self.dim = A.shape[0]
         self.b = np.zeros(self.dim) if b is None else np.asarray(b, dtype=float)
@@ -125,6 +141,8 @@ class Quadratic(Objective):
             c = self.minimum if self.minimum is not None else np.zeros(2)
             window = ((c[0] - 2.0, c[0] + 2.0), (c[1] - 2.0, c[1] + 2.0))
         self.window = window
+        self._description = ("quadratic", _drop_none(A=self.A.tolist(), b=None if b is None else self.b.tolist(),
+                                                      name=name, window=_listed(given_window)))
 
     def _consts(self, x):
         if is_torch(x):
@@ -160,11 +178,18 @@ def quadratic(A=None, b=None, *, condition=None, angle=0.0, scale=1.0, name=None
         if not np.isfinite(scale) or scale <= 0:
             raise ValueError(f"Invalid scale: {scale!r} (scale must be positive)")
         # R diag(l1, l2) R^T with R the rotation by `angle`, written out in Python floats
-        # (math.cos/sin and no BLAS), so A has the same bits on every machine
+        # (math.cos/sin and no BLAS), so A has the same bits on every machine; the JS twin
+        # (js/descent/functions.js) repeats these operations in this order
         c, s = math.cos(float(angle)), math.sin(float(angle))
         l1, l2 = float(scale), float(scale) * kappa
         off = (l1 - l2) * c * s
         A = np.array([[l1 * c * c + l2 * s * s, off], [off, l1 * s * s + l2 * c * c]])
+        obj = Quadratic(A, b, name=name, window=window)
+        # described by its arguments, which print the same everywhere (its cos may not)
+        obj._description = ("quadratic", _drop_none(condition=condition, angle=angle, scale=scale,
+                                                     b=None if b is None else obj.b.tolist(), name=name,
+                                                     window=_listed(window)))
+        return obj
     return Quadratic(A, b, name=name, window=window)
 
 
@@ -182,6 +207,7 @@ class Parabola(Objective):
         self.name = "x²" if self.a == 1 else f"{self.a:g}x²"
         self.minimum = np.zeros(1)
         self.window = window
+        self._description = ("parabola", {"a": self.a, "window": _listed(window)})
 
     def _f(self, x):
         return self.a * x[..., 0] ** 2
@@ -211,6 +237,7 @@ class LogBowl(Objective):
         self.c = float(c)
         self.minimum = np.zeros(1)
         self.f_min = float(np.log(self.c))
+        self._description = ("log_bowl", {"c": self.c})
 
     def _f(self, x):
         return namespace(x).log(x[..., 0] ** 2 + self.c)
@@ -225,11 +252,18 @@ class LogBowl(Objective):
 class TwoMinima(Objective):
     r"""1-D :math:`f(x) = 0.05x^4 - 0.5x^2 - 0.3x`: a shallow local minimum near x = −2.07
     and the global one near x = 2.37, with a hump between them near x = −0.30.
-    Plain gradient descent from x₀ = −3.2 settles in the local one; momentum can roll past."""
+    Plain gradient descent from x₀ = −3.2 settles in the local one; momentum can roll past.
+
+    The powers are written as products (``x * x * x``, not ``x ** 3``): NumPy's ``**`` with an
+    exponent other than 2 calls ``pow``, whose last bit depends on the CPU's SIMD kernels, and
+    gradient descent on this double well with a large η is a chaotic cubic map that would
+    amplify that bit; products are exact IEEE operations, the same on every machine and in
+    the JS twin."""
 
     dim = 1
     name = "two minima"
     window = (-4.0, 4.0)
+    _description = ("two_minima", {})
 
     def __init__(self):
         # the three roots of f'(x) = 0.2x^3 - x - 0.3, by bisection in Python floats (the same
@@ -256,6 +290,7 @@ class Rosenbrock(Objective):
 
     def __init__(self, a=1.0, b=100.0):
         self.a, self.b = float(a), float(b)
+        self._description = ("rosenbrock", {"a": self.a, "b": self.b})
         self.name = "Rosenbrock"
         self.minimum = np.array([self.a, self.a ** 2])
         self.f_min = 0.0
@@ -480,6 +515,35 @@ def rosenbrock(a=1.0, b=100.0) -> Rosenbrock:
     return Rosenbrock(a, b)
 
 
+def _drop_none(**kwargs) -> dict:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _listed(window):
+    """A plotting window as (nested) lists of floats, for JSON; None stays None."""
+    if window is None:
+        return None
+    if np.ndim(window) == 1:
+        return [float(v) for v in window]
+    return [[float(v) for v in w] for w in window]
+
+
+#: The objectives that describe themselves (``describe()``), by the name in their description.
+DESCRIBED = {"quadratic": quadratic, "parabola": parabola, "log_bowl": LogBowl, "two_minima": TwoMinima,
+             "rosenbrock": rosenbrock}
+
+
+def from_description(description: dict) -> Objective:
+    """The objective of ``describe()``'s output: ``from_description(obj.describe())`` equals ``obj``."""
+    try:
+        name, args = description["objective"], description.get("args", {})
+        make = DESCRIBED[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"Invalid description: {description!r} (expected {{'objective': one of {sorted(DESCRIBED)}, "
+                         f"'args': {{...}}}})") from None
+    return make(**args)
+
+
 #: The instances the chapters use, by name.
 log_bowl = LogBowl()
 two_minima = TwoMinima()
@@ -492,4 +556,5 @@ __all__ = [
     "Objective", "Quadratic", "quadratic", "Parabola", "parabola", "LogBowl", "log_bowl", "TwoMinima",
     "two_minima", "Rosenbrock", "rosenbrock", "Beale", "beale", "Himmelblau", "himmelblau", "Saddle",
     "saddle", "sum_of_squares", "LeastSquares", "diabetes", "synthetic_regression", "TwoLayerReLU",
+    "DESCRIBED", "from_description",
 ]

@@ -1,15 +1,10 @@
-"""Interactive panels: ipywidgets controls driving one reused matplotlib figure.
+"""The hand-built panels of the chapters as they were before the live panels: kept only
+until every chapter's panel cell uses the factories of :mod:`descent.widgets`
+(``PANELS_HANDOFF.md``), then deleted.  Nothing new should use this module.
 
 A :class:`Panel` draws its figure once, then on every control change recomputes the
-experiment, updates the existing artists (no new figure, no new contour) and shows the
-PNG in an ``ipywidgets.Image``.  The image lives in the widget state, so the built HTML
-shows the last drawn figure even without a kernel.  Every panel registers itself in
-:data:`PANELS`, which is how the tests drive every chapter's widgets through the ends
-of every slider, and how ``bench/widgets.py`` times them.
-
-The two ready-made panels cover most chapters in one line:
-:func:`run_panel_1d` (a 1-D function with its iterates, and the loss on a log axis) and
-:func:`run_panel_2d` (contours with the trajectories of several rules, and their losses).
+experiment, updates the existing artists and shows the PNG in an ``ipywidgets.Image``.
+It has no static twin: the book shows its saved widget state.
 """
 
 from __future__ import annotations
@@ -22,11 +17,8 @@ import ipywidgets as W
 import numpy as np
 from PIL import Image as PILImage
 
-from . import plot
-from .run import run
-
-#: Every Panel created in this process, in order.
-PANELS: list = []
+from .. import plot
+from ..run import run
 
 
 def slider(value, lo, hi, step=None, description="", log=False, readout_format=None):
@@ -86,7 +78,6 @@ class Panel:
             rows.append(W.HTML(f"<small>{caption}</small>"))
         self.widget = W.VBox(rows + [self.image])
         self.redraw()
-        PANELS.append(self)
 
     @property
     def values(self) -> dict:
@@ -380,9 +371,6 @@ def run_panel_2d(objective, make_opts, controls: dict, *, x0=(-1.5, 2.0), steps=
     return Panel(controls, compute, setup, render, caption=caption)
 
 
-__all__ = ["PANELS", "Panel", "Status", "log_limits", "slider", "dropdown", "run_panel_1d", "run_panel_2d"]
-
-
 # ------------------------------------------------------------------ schedule explorer (chapter 02)
 
 def schedule_panel_1d(objective, schedules: dict, controls: dict, *, rule=None, x0=-1.5, steps=100,
@@ -396,7 +384,7 @@ def schedule_panel_1d(objective, schedules: dict, controls: dict, *, rule=None, 
     every maker receives all the other controls by name (take ``**_`` for the unused ones).
     An ``x0`` slider in ``controls`` moves the start; ``rule`` defaults to :func:`descent.gd`.
     """
-    from .rules import gd
+    from ..rules import gd
 
     rule = rule or gd
     controls = {"schedule": dropdown(schedules, description="schedule"), **dict(controls)}
@@ -479,4 +467,4 @@ def schedule_panel_1d(objective, schedules: dict, controls: dict, *, rule=None, 
     return Panel(controls, compute, setup, render, ncols=3, size=(3.7, 3.1), caption=caption)
 
 
-__all__ += ["schedule_panel_1d"]
+__all__ = ["Panel", "Status", "log_limits", "slider", "dropdown", "run_panel_1d", "run_panel_2d", "schedule_panel_1d"]
