@@ -17,3 +17,14 @@ def require_system(present: bool, what: str, package: str) -> None:
     if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def fashion_mnist_present() -> bool:
+    """Are the four Fashion-MNIST IDX files where descent.train looks (DESCENT_DATA, or
+    Debian's /usr/share/datasets/fashion-mnist)?"""
+    from descent.train import data
+
+    try:
+        return all(p.is_file() for split in ("train", "test") for p in data.files(split))
+    except data.DataMissing:
+        return False

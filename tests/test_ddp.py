@@ -50,6 +50,9 @@ def worker(out):
 
 
 def test_two_processes_equal_one(tmp_path):
+    from _requires import fashion_mnist_present, require_system
+
+    require_system(fashion_mnist_present(), "Fashion-MNIST's IDX files", "dataset-fashion-mnist")
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
     cmd = ([torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"])
     cmd += ["--standalone", "--nproc_per_node=2", __file__, str(tmp_path)]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _requires import require_system
 from descent import functions as F
 from descent import widgets as dw
 from descent.widgets import spec as S
@@ -270,8 +271,7 @@ def run_node(payload: dict, runner: Path = RUNNER, tmp: Path | None = None) -> d
 
 @pytest.fixture(scope="module")
 def parity(tmp_path_factory):
-    if NODE is None:
-        pytest.fail("node not found: the JS twin's parity test needs Node (apt-get install nodejs)", pytrace=False)
+    require_system(NODE is not None, "Node.js (node), for the JavaScript twin's parity test", "nodejs")
     panels = live_panels()
     jobs, refs = [], []
     for _, panel in panels:
@@ -384,8 +384,7 @@ def test_every_twin_average_matches(parity):
 def test_an_unmirrored_change_fails(tmp_path):
     """Change one rule in a copy of the twin (momentum's sign convention) and in nothing else:
     the comparison must catch it, so a rule edited on one side only cannot pass."""
-    if NODE is None:
-        pytest.fail("node not found", pytrace=False)
+    require_system(NODE is not None, "Node.js (node), for the JavaScript twin's parity test", "nodejs")
     copy = tmp_path / "js"
     shutil.copytree(ROOT / "js", copy)
     rules = copy / "descent" / "rules.js"

@@ -26,6 +26,20 @@ from descent.train import data as D
 
 torch = pytest.importorskip("torch")
 
+
+@pytest.fixture(autouse=True)
+def _real_data_or_skip(request):
+    """Tests that read the real images need Debian's dataset-fashion-mnist (or DESCENT_DATA);
+    the tests on files written here (``fake_data``, ``tmp_path``-only) run without it."""
+    from _requires import fashion_mnist_present, require_system
+
+    name = request.node.name
+    needs_data = name.startswith("test_cli_torch_rejects") or "--resume" in name
+    if "fake_data" in request.fixturenames or (name.startswith(("test_read_idx", "test_cli_", "test_config"))
+                                                and not needs_data):
+        return
+    require_system(fashion_mnist_present(), "Fashion-MNIST's IDX files", "dataset-fashion-mnist")
+
 TINY_CNN = {"channels": (4, 8), "hidden": (16,)}
 FAST = dict(threads=1, test_subset=200)
 
