@@ -2,14 +2,11 @@
 reader meets it.
 
 The pages must work from disk with no network: MathJax comes from
-sphinx-mathjax-offline, the widget manager from assets/html-manager/embed.js.  Two
-things in the default Jupyter Book 1 stack still break that, and are fixed here:
+sphinx-mathjax-offline, the widget manager from assets/html-manager/embed.js, and the
+flip-books' player buttons are plain glyphs (``descent.plot.flipbook`` drops matplotlib's
+Font Awesome link from a CDN).  One thing in the default Jupyter Book 1 stack still
+breaks that, and is fixed here:
 
-* matplotlib's ``to_jshtml`` player (the flip-books) starts with
-  ``<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/...">``
-  for its button icons.  Offline that request fails (a console error).  The theme
-  already ships Font Awesome 6 as JavaScript, which draws the same ``fa fa-play`` …
-  icons, so the link is dropped from every raw-HTML output.
 * Some inline configuration scripts (sphinx-thebe's ``const THEBE_JS_URL = …``,
   sphinx-togglebutton's selector) are emitted twice on every page: Sphinx keeps the
   copy registered at ``builder-inited`` and the copy re-read from its registry as
@@ -44,22 +41,11 @@ from pathlib import Path
 
 from docutils import nodes
 
-CDN_STYLESHEET = re.compile(r'<link\b[^>]*\bhref="https?://[^"]*font-awesome[^"]*"[^>]*>[ \t]*\n?')
 REPOSITORY = re.compile(r"^https://(github\.com|gitlab\.com|bitbucket\.org)/[\w.-]+/[\w.-]+/?$")
 DOLLAR_MATH = re.compile(r"\$([^$]+)\$")
 
 
 # ------------------------------------------------------------------ offline
-
-def drop_cdn_stylesheets(app, doctree, docname):
-    """Remove CDN Font Awesome links from raw HTML outputs (flip-books)."""
-    for node in list(doctree.findall(nodes.raw)):
-        if "html" not in node.get("format", "").split():
-            continue
-        text = node.astext()
-        if CDN_STYLESHEET.search(text):
-            node.children = [nodes.Text(CDN_STYLESHEET.sub("", text))]
-
 
 def dedupe_scripts(app, pagename, templatename, context, doctree):
     """Emit each script (same source, same attributes, same inline body) once."""
@@ -201,7 +187,6 @@ def setup(app):
     app.connect("config-inited", configure_buttons)
     app.connect("doctree-read", apply_alt_texts)
     app.connect("doctree-read", bibliography_needs_mathjax)
-    app.connect("doctree-resolved", drop_cdn_stylesheets)
     app.connect("doctree-resolved", typeset_reference_math)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1.1"}
