@@ -30,6 +30,12 @@ def _series(values):
     return arr
 
 
+def _powers(rho, n):
+    """rho^0, rho^1, ..., rho^(n-1) as repeated products (NumPy's ``**`` on an array of
+    exponents calls a SIMD pow whose last bit depends on the CPU; products do not)."""
+    return np.cumprod(np.concatenate([[1.0], np.full(n - 1, float(rho))]))
+
+
 def _rho(rho):
     return chk.in_range(rho, 0.0, 1.0, "Invalid rho value: {}")
 
@@ -37,7 +43,7 @@ def _rho(rho):
 def sma(values, k):
     r"""Simple moving average of window ``k``: :math:`\frac1k (s_{t-k+1} + \dots + s_t)`.
 
-    Only full windows are averaged, so ``n`` values give ``n - k + 1`` averages (deck 001:
+    Only full windows are averaged, so ``n`` values give ``n - k + 1`` averages (Dinh's lecture:
     ``sma([3, 8, 6, 5, 1, 7, 9, 0, 8, 4], 2)`` is ``5.5, 7.0, 5.5, 3.0, 4.0, 8.0, 4.5, 4.0, 6.0``).
     Every value in the window weighs the same and older values weigh nothing.
     """
@@ -52,7 +58,7 @@ def sma(values, k):
 def ema(values, rho, v0=None):
     r"""Exponential moving average :math:`V_t = \rho V_{t-1} + (1-\rho) s_t`, for t = 1 … n.
 
-    ``v0=None`` starts the way deck 001 does, with :math:`V_1 = s_1`; a number (usually 0,
+    ``v0=None`` starts the way Dinh's lecture does, with :math:`V_1 = s_1`; a number (usually 0,
     as in momentum and Adam) is :math:`V_0` and then every :math:`V_t` follows the rule, which
     pulls the first averages towards :math:`V_0` (see :func:`bias_corrected`).  Returns the
     ``n`` averages :math:`V_1 … V_n`.
@@ -84,7 +90,7 @@ def ema_weights(rho, t):
     """
     rho = _rho(rho)
     t = chk.positive_int(t, "t")
-    return (1 - rho) * rho ** np.arange(t - 1, -1, -1, dtype=float)
+    return (1 - rho) * _powers(rho, t)[::-1]
 
 
 def bias_corrected(averages, rho):
@@ -97,8 +103,8 @@ def bias_corrected(averages, rho):
     """
     arr = _series(averages)
     rho = _rho(rho)
-    t = np.arange(1, arr.shape[0] + 1, dtype=float).reshape((-1,) + (1,) * (arr.ndim - 1))
-    return arr / (1 - rho ** t)
+    powers = _powers(rho, arr.shape[0] + 1)[1:].reshape((-1,) + (1,) * (arr.ndim - 1))  # rho^1 ... rho^n
+    return arr / (1 - powers)
 
 
 def effective_window(rho) -> float:

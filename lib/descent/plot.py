@@ -141,6 +141,13 @@ _LOOKS = {
     "radam": Look("#44AA99", "-.", ">", "RAdam"),
     "newton": Look("#000000", "-", "d", "Newton"),
     "line_search": Look("#AA4499", "--", "8", "line search"),
+    "lbfgs": Look("#117733", "--", "D", "L-BFGS"),
+    "rprop": Look("#882255", "--", "H", "Rprop"),
+    "asgd": Look("#6F4070", "-", "*", "ASGD"),
+    "adamax": Look("#CC3311", "-.", "^", "Adamax"),
+    "adafactor": Look("#0F8554", "-.", "s", "Adafactor"),
+    "muon": Look("#DDCC77", "-.", "o", "Muon"),
+    "sparse_adam": Look("#AA3377", ":", "v", "SparseAdam"),
 }
 # Kept for callers of the first version: name -> (colour, label).
 _PALETTE = {name: (look.color, look.label) for name, look in _LOOKS.items()}
