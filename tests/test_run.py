@@ -325,3 +325,10 @@ def test_rules_that_couple_the_runs_refuse_a_batch():
         with pytest.raises(ValueError, match=f"Invalid x0: shape \\(2, 2\\).*{opt.name}"):
             descent.run(opt, ROSEN, [[-1.2, 1.0], [0.0, 0.0]], 3)
     assert descent.newton(ROSEN).batched and descent.nesterov(ROSEN).batched and descent.adam().batched
+
+
+def test_history_of_a_rule_whose_state_grows_keeps_the_steps_as_lists():
+    tr = descent.run(descent.lbfgs(ROSEN, max_iter=1, history_size=3), ROSEN, [-1.2, 1.0], 6, history=True)
+    assert tr.states.t.tolist() == list(range(7))
+    field = next(f for f in tr.states._fields if isinstance(getattr(tr.states, f), list))
+    assert len(getattr(tr.states, field)) == 7  # one value per step, as the rule kept it

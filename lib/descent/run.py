@@ -115,12 +115,22 @@ def _batch_shape(opt, x0):
 
 
 def _stack_states(states):
-    """A list of states (NamedTuples) -> one state whose fields are stacked along axis 0."""
+    """A list of states (NamedTuples) -> one state whose fields are stacked along axis 0.
+
+    A field whose values do not stack (L-BFGS's history of curvature pairs grows, and its
+    direction is None before the first step) stays the list of its per-step values."""
     first = states[0]
     fields = {}
     for name in first._fields:
         values = [getattr(st, name) for st in states]
-        fields[name] = None if all(v is None for v in values) else np.stack([np.asarray(v, dtype=float) for v in values])
+        if all(v is None for v in values):
+            fields[name] = None
+            continue
+        try:
+            arrays = [np.asarray(v, dtype=float) for v in values]
+            fields[name] = np.stack(arrays) if len({a.shape for a in arrays}) == 1 else values
+        except (TypeError, ValueError):
+            fields[name] = values
     return type(first)(**fields)
 
 

@@ -296,7 +296,9 @@ def lbfgs(objective, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tole
     :math:`\min(1, 1/\|g\|_1)\,` ``lr``), or chosen by a strong-Wolfe line search
     (``line_search_fn="strong_wolfe"``).  It stops early when :math:`\max|g| \le`
     ``tolerance_grad``, when :math:`g^\top p > -` ``tolerance_change`` (no descent), or when the
-    step or the change of the loss falls below ``tolerance_change``.
+    step or the change of the loss falls below ``tolerance_change``.  With ``max_iter=1`` and
+    a line search, give ``max_eval`` too: the default ``1 * 5 // 4 = 1`` leaves the search no
+    evaluation, and the iterate never moves (as in torch).
 
     The objective comes first (the convention of :mod:`descent.rules`): the rule evaluates it
     where torch calls the closure, ``objective.f(x)`` then ``objective.grad(x)`` at the same
