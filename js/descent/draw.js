@@ -47,7 +47,7 @@ function drawLine(ctx, st, d, tr, pt) {
   ctx.rect(L, T, W, H);
   ctx.clip();
   ctx.globalAlpha = st.alpha ?? 1;
-  const ls = st.ls ?? "-";
+  const ls = d.ls ?? st.ls ?? "-";  // a scene may restyle a line (a rule's family style)
   if (ls !== "none" && ls !== "") {
     const lw = (st.lw ?? 1.5) * pt;
     ctx.lineWidth = lw;

@@ -21,6 +21,7 @@ function gapOf(losses, f_min) {
   return [gap, shown];
 }
 const colorOf = (styles, opt) => (styles[opt.name] || { color: "#1b9e77" }).color;
+const lsOf = (styles, opt) => (styles[opt.name] || { ls: "-" }).ls || "-";
 const labelOf = (styles, opt, label) => (label ? label : (styles[opt.name] || { label: opt.name }).label);
 
 function status(prefix, at, x, y, label = "") {
@@ -69,14 +70,14 @@ export const Race2D = {
     const scene = {}, entries = [];
     let first = null;
     result.forEach(({ label, opt, traj, objective }, i) => {
-      const color = colorOf(styles, opt), lab = labelOf(styles, opt, label);
+      const color = colorOf(styles, opt), lab = labelOf(styles, opt, label), ls = lsOf(styles, opt);
       const x = col(traj.xs, 0), y = col(traj.xs, 1);
       const [gap, shown] = gapOf(traj.losses, fMin(objective));
       const t = range(gap.length);
-      scene[`path${i}`] = { x, y, color };
+      scene[`path${i}`] = { x, y, color, ls };
       scene[`start${i}`] = { x: x.slice(0, 1), y: y.slice(0, 1), color };
-      scene[`loss${i}`] = { x: t, y: shown, color };
-      entries.push([lab, color, "-"]);
+      scene[`loss${i}`] = { x: t, y: shown, color, ls };
+      entries.push([lab, color, ls]);
       if (traj.diverged_at >= 0 && first === null) {
         const j = lastFinite(x);
         first = { px: x[j], py: y[j], tj: t[j], gj: shown[j], at: traj.diverged_at, lab };

@@ -144,7 +144,7 @@ _LOOKS = {
     "lbfgs": Look("#117733", "--", "D", "L-BFGS"),
     "rprop": Look("#882255", "--", "H", "Rprop"),
     "asgd": Look("#6F4070", "-", "*", "ASGD"),
-    "adamax": Look("#CC3311", "-.", "^", "Adamax"),
+    "adamax": Look("#CC3311", "-.", "^", "AdaMax"),
     "adafactor": Look("#0F8554", "-.", "s", "Adafactor"),
     "muon": Look("#DDCC77", "-.", "o", "Muon"),
     "sparse_adam": Look("#AA3377", ":", "v", "SparseAdam"),

@@ -63,13 +63,13 @@ def _data_uri(png: bytes) -> str:
 
 
 def _styles(kind) -> dict:
-    """Colour and label of every rule the panel can run, from :func:`descent.plot.style`."""
+    """Colour, line style and label of every rule the panel can run (:func:`descent.plot.look`)."""
     names = []
     for d in kind.rules():
         for n in S.rule_names(d):
             if n not in names:
                 names.append(n)
-    return {n: plot.style(n) for n in names}
+    return {n: {**plot.style(n), "ls": plot.look(n).linestyle} for n in names}
 
 
 def _font(size_pt: float) -> float:

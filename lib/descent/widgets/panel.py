@@ -356,6 +356,8 @@ def _update_artist(a, d):
         a.set_data(np.asarray(d.get("x", []), dtype=float), np.asarray(d.get("y", []), dtype=float))
         if "color" in d:
             a.set_color(d["color"])
+        if "ls" in d:
+            a.set_linestyle(d["ls"])
         a.set_visible(d.get("visible", True))
     elif kind == "Text":
         a.set_text(d.get("text", ""))

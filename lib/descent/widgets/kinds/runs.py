@@ -187,12 +187,13 @@ class Race2D(Kind):
         scene, entries, first = {}, [], None
         for i, (label, opt, traj) in enumerate(result):
             st = plot.style(opt, label or None)
+            ls = plot.look(opt).linestyle  # the rule's family style: two forms of one rule share a colour
             xs, (gap, shown) = traj.xs, _gap(traj.losses, f_min)
             t = np.arange(len(gap))
-            scene[f"path{i}"] = {"x": xs[:, 0], "y": xs[:, 1], "color": st["color"]}
+            scene[f"path{i}"] = {"x": xs[:, 0], "y": xs[:, 1], "color": st["color"], "ls": ls}
             scene[f"start{i}"] = {"x": xs[:1, 0], "y": xs[:1, 1], "color": st["color"]}
-            scene[f"loss{i}"] = {"x": t, "y": shown, "color": st["color"]}
-            entries.append([st["label"], st["color"], "-"])
+            scene[f"loss{i}"] = {"x": t, "y": shown, "color": st["color"], "ls": ls}
+            entries.append([st["label"], st["color"], ls])
             at = int(traj.diverged_at)
             if at >= 0 and first is None:
                 j = _last_finite(xs[:, 0])
