@@ -324,6 +324,9 @@ def test_rules_that_couple_the_runs_refuse_a_batch():
         assert not opt.batched
         with pytest.raises(ValueError, match=f"Invalid x0: shape \\(2, 2\\).*{opt.name}"):
             descent.run(opt, ROSEN, [[-1.2, 1.0], [0.0, 0.0]], 3)
+    # one run as a (1, d) matrix is not a batch: muon orthogonalizes it as a 1 x d weight
+    tr = descent.run(descent.muon(lr=0.02), ROSEN, [[-1.2, 1.0]], 3)
+    assert tr.xs.shape == (4, 1, 2) and np.all(np.isfinite(tr.xs))
     assert descent.newton(ROSEN).batched and descent.nesterov(ROSEN).batched and descent.adam().batched
 
 

@@ -163,7 +163,8 @@ def test_the_display_carries_the_widget_and_a_deterministic_html_twin():
     assert "<canvas" in ha and ' disabled' in ha and 'class="dl-spec"' in ha
     spec = json.loads(re.search(r'<script type="application/json" class="dl-spec">(.*?)</script>', ha).group(1))
     assert spec["kind"] == "Race2D" and [c["name"] for c in spec["controls"]] == ["lr", "beta"]
-    assert spec["styles"]["momentum"] == descent.plot.style("momentum")
+    look = descent.plot.look("momentum")
+    assert spec["styles"]["momentum"] == {**descent.plot.style("momentum"), "ls": look.linestyle}
     assert re.search(r"[0-9a-f]{32}", re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]*", "", ha)) is None
 
 

@@ -178,7 +178,7 @@ def run(opt, objective, x0, steps, *, grad_noise=0.0, batch_size=None, seed=0, b
 
     with np.errstate(all="ignore"):
         x = np.broadcast_to(x0, _batch_shape(opt, x0)).copy()
-        if x.ndim > 1 and not getattr(opt, "batched", True):
+        if x[..., 0].size > 1 and not getattr(opt, "batched", True):  # one run of shape (1, d) is fine
             raise ValueError(f"Invalid x0: shape {x.shape} is a batch of runs, but {opt.name} treats the whole x as "
                              f"one parameter (its update couples the runs): run them one at a time")
         batch = x.shape[:-1]
