@@ -26,20 +26,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import descent
 import descent.torch as dt
 import torch
-import torch.nn.functional as F
-from descent.train import data, loop, models
+from descent.train import models, timing
 
 BYTES_PER_PARAM = {"adam": 28, "sgd": 20}  # float32 minimum traffic of one step (see the docstring)
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def contenders(rule):
@@ -55,21 +48,6 @@ def contenders(rule):
     }
 
 
-def batch(device, size):
-    images, labels = data.load("train", limit=size)
-    x = loop._standardize(torch.tensor(images).to(device), torch.float32)
-    return x, torch.tensor(labels).to(device)
-
-
-def time_it(fn, device, n):
-    sync(device)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    sync(device)
-    return (time.perf_counter() - t0) / n
-
-
 def bench(device, model_name, rule, x, y, rounds, iters, steps):
     runs = {}
     for name, make in contenders(rule).items():
@@ -81,19 +59,15 @@ def bench(device, model_name, rule, x, y, rounds, iters, steps):
             runs[name] = str(e).splitlines()[0]
             continue
 
-        def iteration(net=net, opt=opt):
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(x), y).backward()
-            opt.step()
-
+        iteration = timing.iteration(net, opt, x, y)
         for _ in range(5):  # warm-up: first steps, state allocation, any compilation
             iteration()
         runs[name] = (net, opt, iteration, [], [])
     live = {k: v for k, v in runs.items() if not isinstance(v, str)}
     for _ in range(rounds):
         for _net, opt, iteration, t_iter, t_step in live.values():
-            t_iter.append(time_it(iteration, device, iters))
-            t_step.append(time_it(opt.step, device, steps))
+            t_iter.append(timing.seconds_per_call(iteration, device, iters))
+            t_step.append(timing.seconds_per_call(opt.step, device, steps))
     n_params = models.count_parameters(models.build(model_name))
     out = {}
     for name, run in runs.items():
@@ -126,7 +100,7 @@ def main(argv=None):
     print("-" * len(head))
     for dev in devices:
         device = torch.device(dev)
-        x, y = batch(device, args.batch_size)
+        x, y = timing.batch(args.batch_size, device)
         for model_name in args.models:
             for rule in args.rules:
                 n_params, res = bench(device, model_name, rule, x, y, args.rounds, args.iters, args.steps)

@@ -4,8 +4,7 @@
     python bench/widgets.py chapters/02_learning_rates.ipynb --changes 40
     python bench/widgets.py --no-browser            # the kernel panels only
 
-A chapter's panels are its cells tagged ``panel`` (or, until it is converted, its cells in
-PANELS_HANDOFF.md), run after its import cell (``descent.widgets.cells``), and displayed
+A chapter's panels are its cells tagged ``panel``, run after its import cell (``descent.widgets.cells``), and displayed
 once as a notebook would (which renders the page's backgrounds).
 
 Kernel: each panel gets ``--changes`` control changes, round-robin over its controls, each
@@ -33,7 +32,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-HANDOFF = ROOT / "PANELS_HANDOFF.md"
 BUDGET_MS, P90_MS, FRAME_MS = 100.0, 200.0, 16.0
 
 
@@ -123,7 +121,7 @@ def _p90(values):
 
 
 def main(argv=None) -> int:
-    from descent.widgets.cells import chapter_panels
+    from descent.widgets.cells import notebook_panels
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb")
@@ -134,7 +132,7 @@ def main(argv=None) -> int:
 
     every = []
     for path in paths:
-        for label, panel in chapter_panels(path, HANDOFF):
+        for label, panel in notebook_panels(path):
             panel._repr_mimebundle_()  # displayed once, as in a notebook (draws the page's backgrounds too)
             every.append((label, panel))
     page = None if args.no_browser else bench_page([(lab, p) for lab, p in every if p.kind.twin])

@@ -1,8 +1,7 @@
 """Every panel of every chapter draws a figure at every value its tests visit.
 
 A chapter's panels are its cells tagged ``panel`` (self-contained: the chapter's import
-cell, then the cell; ``descent.widgets.cells``), or, until the chapter is converted, the
-cells PANELS_HANDOFF.md gives for it.  Each panel is driven from its defaults to both ends
+cell, then the cell; ``descent.widgets.cells``).  Each panel is driven from its defaults to both ends
 of every slider and to every option of every dropdown, and to all sliders at their minimum
 and all at their maximum together, divergent settings included (the values between are
 test_js_parity's and test_live_panels').  After each change its ``ipywidgets.Image`` must hold a freshly drawn,
@@ -18,10 +17,9 @@ from pathlib import Path
 
 import pytest
 from descent.widgets import spec as S
-from descent.widgets.cells import chapter_panels
+from descent.widgets.cells import notebook_panels
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDOFF = ROOT / "PANELS_HANDOFF.md"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
@@ -63,8 +61,8 @@ def _check_png(data: bytes) -> str | None:
 def test_every_panel_draws_at_every_extreme(path):
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # the chapter's import cell runs as in a kernel
-        panels = chapter_panels(path, HANDOFF)
-    assert panels, f"{path.name} has no cell tagged 'panel' (and none in {HANDOFF.name}); every chapter has a panel"
+        panels = notebook_panels(path)
+    assert panels, f"{path.name} has no cell tagged 'panel'; every chapter has a panel"
     failures = []
     for label, panel in panels:
         assert panel.controls, f"{label} has no controls"

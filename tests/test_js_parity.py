@@ -1,7 +1,6 @@
 """The JavaScript twin (js/descent) computes what descent computes, to 1e-12 relative.
 
-Every live panel of the book (each chapter's cells tagged ``panel``, or, until a chapter is
-converted, its cells in PANELS_HANDOFF.md) is evaluated over its control grid: the
+Every live panel of the book (each chapter's cells tagged ``panel``) is evaluated over its control grid: the
 defaults; each control alone at every value of ``Control.grid()`` (both ends, the
 default, three values between; every option of a dropdown); every combination of the
 dropdowns with all sliders at their minimum, at their maximum and at their defaults.  The
@@ -36,11 +35,10 @@ from _requires import require_system
 from descent import functions as F
 from descent import widgets as dw
 from descent.widgets import spec as S
-from descent.widgets.cells import chapter_panels
+from descent.widgets.cells import notebook_panels
 from descent.widgets.kinds import base as kinds_base
 
 ROOT = Path(__file__).resolve().parents[1]
-HANDOFF = ROOT / "PANELS_HANDOFF.md"
 RUNNER = ROOT / "js" / "tools" / "parity.mjs"
 NODE = shutil.which("node")
 RTOL = 1e-12
@@ -51,7 +49,7 @@ def live_panels() -> list[tuple[str, object]]:
     """(label, panel) of every panel of every chapter that has a JS twin."""
     out = []
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
-        out += [(label, p) for label, p in chapter_panels(path, HANDOFF) if p.kind.twin]
+        out += [(label, p) for label, p in notebook_panels(path) if p.kind.twin]
     return out
 
 

@@ -1,8 +1,7 @@
 """The live panels in offline Chromium: they move, they draw where descent says, and the
 panels without a twin are honestly switched off.
 
-1. Every chapter's panels (their cells tagged ``panel``, or, until a chapter is converted,
-   its cells in PANELS_HANDOFF.md) in one page, with the script and style the book ships
+1. Every chapter's panels (their cells tagged ``panel``) in one page, with the script and style the book ships
    (``scripts/live_panels.py``), plus a 200-step 2-D race to time: each live panel starts
    and enables its controls; every control, moved through its grid by the reader's own
    event (the ``<input>`` changed, an ``input`` event sent), changes what the canvas
@@ -29,13 +28,11 @@ import numpy as np
 import pytest
 from descent import functions as F
 from descent import widgets as dw
-from descent.widgets.cells import chapter_panels, stored_html
+from descent.widgets.cells import notebook_panels, stored_html
 from test_book import PAGES, ROOT, browser, html_dir, open_page  # noqa: F401  (fixtures)
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from live_panels import standalone_page  # noqa: E402
-
-HANDOFF = ROOT / "PANELS_HANDOFF.md"
 
 
 def _timing_race():
@@ -49,12 +46,12 @@ def _timing_race():
 
 @pytest.fixture(scope="module")
 def panels():
-    """{label: (panel, its HTML twin)}: the twin stored in the notebook (what the book shows)
-    where the chapter is converted, else made now."""
+    """{label: (panel, its HTML twin)}: the twin stored in the notebook (what the book shows),
+    or made now where a cell has no stored output yet."""
     out = {}
     for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
         stored = stored_html(path)
-        for label, panel in chapter_panels(path, HANDOFF):
+        for label, panel in notebook_panels(path):
             index = int(label.split("[")[1].rstrip("]"))
             out[label] = (panel, stored.get(index) or panel.html())
     out["timing[200-step race]"] = (race := _timing_race(), race.html())
@@ -274,9 +271,7 @@ def test_the_built_book_starts_its_panels(html_dir, browser):  # noqa: F811
     page is enough here: test_book.py opens every page and fails on any console error, which
     is what a panel that cannot start logs."""
     pages = [n for n in PAGES if 'class="descent-live' in (html_dir / f"{n}.html").read_text(encoding="utf-8")]
-    if not pages:  # the chapters are not converted yet: nothing of this book to start
-        assert not any("descent-live.js" in (html_dir / f"{n}.html").read_text(encoding="utf-8") for n in PAGES)
-        return
+    assert pages, "no page of the built book has a live panel"
     busiest = max(pages, key=lambda n: (html_dir / f"{n}.html").read_text(encoding="utf-8").count('class="descent-live'))
     context, pg, report = open_page(browser, (html_dir / f"{busiest}.html").as_uri())
     try:

@@ -64,13 +64,6 @@ def test_dropdowns_and_switches():
         dw.dropdown("obj", {"x": F.rosenbrock()})
 
 
-def test_legacy_calls_still_build_ipywidgets():
-    import ipywidgets as W
-
-    assert isinstance(dw.slider(0.1, 1e-3, 2.0, log=True, description="η"), W.FloatLogSlider)
-    assert isinstance(dw.dropdown([1, 4, 16], value=4, description="m"), W.Dropdown)
-
-
 # ------------------------------------------------------------------ descriptions
 
 def test_expressions_evaluate_in_python_order():

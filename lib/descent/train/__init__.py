@@ -34,7 +34,7 @@ _LAZY = {  # name -> module that defines it (imports torch)
     "load_checkpoint": "loop", "save_checkpoint": "loop",
     "ScheduleLR": "optim", "make_optimizer": "optim",
     "build": "models", "cnn": "models", "mlp": "models", "max_norm_": "models", "count_parameters": "models",
-    "loop": None, "optim": None, "models": None, "cli": None,
+    "loop": None, "optim": None, "models": None, "cli": None, "timing": None,
 }
 
 

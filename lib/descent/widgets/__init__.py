@@ -33,40 +33,14 @@ The factories, one per kind of figure (:mod:`descent.widgets.kinds`):
 Descriptions (:mod:`descent.widgets.spec`): :func:`slider`, :func:`dropdown`, :func:`rule`,
 :func:`schedule`, :func:`objective`, :func:`switch`, :func:`sqrt`, and arithmetic on controls.
 :func:`notebook_panels` runs a chapter's cells tagged ``panel`` (tests, benchmarks).
-
-Until every chapter is converted, the hand-built panels of :mod:`descent.widgets.legacy`
-(``Panel``, ``run_panel_1d`` …) stay importable from here; ``slider`` and ``dropdown`` called
-the old way (a value or a list first, not a name) build their old ipywidgets.
 """
 
 from __future__ import annotations
 
-from . import kinds, legacy
+from . import kinds
 from .cells import notebook_panels, panel_cells
-from .legacy import Panel, Status, log_limits, run_panel_1d, run_panel_2d, schedule_panel_1d
 from .panel import LivePanel
-from .spec import Dropdown, Slider, evaluate, objective, rule, schedule, sqrt, switch
-
-
-def slider(name, *args, **kwargs):
-    """``slider(name, value, min, max, step=None, *, log=False, label=None, format=None)``:
-    see :func:`descent.widgets.spec.slider`.  (Called with a number first: the legacy
-    ipywidgets slider of the hand-built panels.)"""
-    if not isinstance(name, str):
-        return legacy.slider(name, *args, **kwargs)
-    from .spec import slider as make
-
-    return make(name, *args, **kwargs)
-
-
-def dropdown(name, *args, **kwargs):
-    """``dropdown(name, options, value=None, *, label=None)``: see
-    :func:`descent.widgets.spec.dropdown`.  (Called with the options first: the legacy one.)"""
-    if not isinstance(name, str):
-        return legacy.dropdown(name, *args, **kwargs)
-    from .spec import dropdown as make
-
-    return make(name, *args, **kwargs)
+from .spec import Dropdown, Slider, dropdown, evaluate, objective, rule, schedule, slider, sqrt, switch
 
 
 def run_1d(objectives, rule, *, x0, steps=30, caption=None) -> LivePanel:
@@ -128,6 +102,4 @@ __all__ = [
     "LivePanel", "Slider", "Dropdown", "slider", "dropdown", "rule", "schedule", "objective", "switch", "sqrt",
     "evaluate", "run_1d", "race_2d", "schedule_1d", "first_steps", "step_lengths", "rate_race", "ema_explorer",
     "minibatch_race", "notebook_panels", "panel_cells",
-    # legacy, until the chapters are converted
-    "Panel", "Status", "log_limits", "run_panel_1d", "run_panel_2d", "schedule_panel_1d",
 ]

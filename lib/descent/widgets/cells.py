@@ -13,7 +13,6 @@ import ast
 import contextlib
 import io
 import os
-import re
 from pathlib import Path
 
 TAG = "panel"
@@ -103,28 +102,3 @@ def notebook_panels(path, sources=None, quiet=True) -> list:
     finally:
         os.chdir(cwd)
     return out
-
-
-HANDOFF_BLOCK = re.compile(r"<!-- panel: (\w+) (\d+) -->\s*```python\n(.*?)\n```", re.S)
-
-
-def handoff_cells(markdown) -> dict[str, list[tuple[int, str]]]:
-    """The replacement panel cells of a hand-off note (``PANELS_HANDOFF.md``): blocks
-    ``<!-- panel: 05_momentum 23 -->`` followed by a fenced python cell, by chapter stem.
-    Used, until a chapter's cells are tagged ``panel``, to drive its future panels."""
-    text = Path(markdown).read_text(encoding="utf-8")
-    out: dict[str, list[tuple[int, str]]] = {}
-    for stem, index, source in HANDOFF_BLOCK.findall(text):
-        out.setdefault(stem, []).append((int(index), source))
-    return out
-
-
-def chapter_panels(path, handoff=None) -> list:
-    """``notebook_panels`` of a chapter: its ``panel`` cells, or, while it has none yet, the
-    cells the hand-off note ``handoff`` gives for it."""
-    path = Path(path)
-    if panel_cells(path) or handoff is None or not Path(handoff).is_file():
-        return notebook_panels(path)
-    cells = handoff_cells(handoff).get(path.stem, [])
-    return [(f"{path.stem}[{i}]", p) for (i, _), (_, p) in
-            zip(cells, notebook_panels(path, sources=[src for _, src in cells]), strict=True)]
