@@ -160,10 +160,13 @@ class Race2D(Kind):
 
     def artists(self):
         out = {}
-        for i in range(len(self.race)):
-            out[f"path{i}"] = {"type": "line", "axes": 0, "lw": 1.6, "marker": "o", "ms": 2.5, "zorder": 4}
+        n = len(self.race)
+        for i in range(n):
+            # the first rule widest and beneath: a path that another covers still shows as its rim
+            lw = 1.4 + 0.9 * (n - 1 - i)
+            out[f"path{i}"] = {"type": "line", "axes": 0, "lw": lw, "marker": "o", "ms": 2.5, "zorder": 4}
             out[f"start{i}"] = {"type": "line", "axes": 0, "marker": "o", "ms": 6, "mec": "k", "ls": "none", "zorder": 5}
-            out[f"loss{i}"] = {"type": "line", "axes": 1, "lw": 1.6, "zorder": 3}
+            out[f"loss{i}"] = {"type": "line", "axes": 1, "lw": lw, "zorder": 3}
         out["legend"] = {"type": "legend", "axes": 1, "loc": "upper right"}
         out.update(_status_artists("status", 0, (0.02, 0.96)))
         out.update(_status_artists("status2", 1, (0.02, 0.1)))
