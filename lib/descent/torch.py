@@ -62,6 +62,7 @@ from collections import Counter
 import torch
 
 from ._trace import _trace, _Untraceable
+from .rules import TORCH_TWINS, SparseGrad
 from .rules.base import torch_state_keys
 
 __all__ = ["Optimizer"]
@@ -74,10 +75,12 @@ FUSE_MIN_NUMEL_CPU = 1 << 17
 #: temporaries stay in cache.
 CHUNK = 1 << 17
 
-#: torch.compile backend of the fused path (tests use "eager" to skip the C++ compiler).
+#: torch.compile backend of the fused path (tests give their optimizer an "eager" one).
 BACKEND = "inductor"
 
-_fuse_broken: str | None = None  # reason torch.compile failed here, once
+#: Rules whose gradient is a :class:`~descent.rules.adam.SparseGrad` (rule name -> torch's
+#: words for a dense gradient); every other rule refuses a sparse gradient, as torch does.
+SPARSE_GRADIENT_RULES = {"sparse_adam": "SparseAdam does not support dense gradients, please consider Adam instead"}
 
 
 def _scalar_dtype():
@@ -86,17 +89,40 @@ def _scalar_dtype():
 
 # ------------------------------------------------------------------ fused steps
 
-_compiled: dict[str, object] = {}
-_seen: Counter = Counter()
 
+class _FusedSteps:
+    """One Optimizer's compiled step functions, by traced source.
 
-def _fused_fn(src):
-    fn = _compiled.get(src)
-    if fn is None:
-        scope = {"torch": torch}
-        exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
-        fn = _compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True, backend=BACKEND)
-    return fn
+    A source is compiled once it has been traced twice (so SGD's special first step never
+    is); ``broken`` records why torch.compile failed, after which every step runs eagerly.
+    """
+
+    def __init__(self, backend=BACKEND):
+        self.backend = backend
+        self.seen = Counter()  # source -> times traced
+        self.compiled = {}  # source -> compiled function
+        self.broken = None  # reason torch.compile failed, once
+
+    def run(self, src, args):
+        """Run the fused step ``src`` on ``args``; False when it must run eagerly instead."""
+        self.seen[src] += 1
+        if self.seen[src] < 2 and src not in self.compiled:
+            return False
+        try:
+            fn = self.compiled.get(src)
+            if fn is None:
+                scope = {"torch": torch}
+                exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
+                fn = self.compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True,
+                                                        backend=self.backend)
+            fn(*args)
+        except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
+            if self.broken is None:
+                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
+                              "running the rule eagerly", UserWarning, stacklevel=4)
+            self.broken = f"{type(e).__name__}: {e}"
+            return False
+        return True
 
 
 # ------------------------------------------------------------------ buckets
@@ -223,6 +249,114 @@ def _contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
+# ------------------------------------------------------------------ rules that are not elementwise
+
+
+class _ClosureObjective:
+    """The objective of an objective-first rule, answered by torch's closure.
+
+    ``f(x)`` and ``grad(x)`` of a flat parameter vector ``x``: the parameters are set to x,
+    the closure is called (with grad enabled; it runs backward) and the loss and the flat
+    gradient are kept for that very ``x`` object, so ``f(x)`` then ``grad(x)`` cost one call,
+    as torch's LBFGS calls the closure once per point.  Only alive during one ``step``.
+    """
+
+    def __init__(self):
+        self.params = self.closure = None
+        self._at = self._f = self._g = None
+
+    def start(self, params, closure):
+        """Begin a step: the first evaluation, at the parameters as they are."""
+        self.params, self.closure = params, closure
+        x0 = torch.cat([p.detach().reshape(-1) for p in params])
+        self._at = None
+        loss = self._evaluate(x0, move=False)
+        return loss, x0, self._g
+
+    def stop(self):
+        self.params = self.closure = self._at = self._g = None
+
+    def put(self, x):
+        """Set the parameters to the flat vector ``x``."""
+        o = 0
+        for p in self.params:
+            n = p.numel()
+            p.copy_(x[o:o + n].view_as(p))
+            o += n
+
+    def _evaluate(self, x, move=True):
+        if move:
+            self.put(x)
+        with torch.enable_grad():
+            loss = self.closure()
+        self._at, self._f = x, float(loss)
+        self._g = torch.cat([p.new_zeros(p.numel()) if p.grad is None
+                             else (p.grad.to_dense() if p.grad.is_sparse else p.grad).reshape(-1)
+                             for p in self.params])
+        return loss
+
+    def f(self, x):
+        if x is not self._at:
+            self._evaluate(x)
+        return self._f
+
+    def grad(self, x):
+        if x is not self._at:
+            self._evaluate(x)
+        return self._g
+
+
+def _sparse_grad(g):
+    """A torch sparse COO gradient as the rules take it: dense values and the mask of the
+    entries present (an Embedding's ``(rows, 1)``), duplicates summed (``coalesce``)."""
+    g = g.coalesce()
+    mask = torch.zeros(g.shape[:g.sparse_dim()] + (1,) * g.dense_dim(), dtype=torch.bool, device=g.device)
+    mask[tuple(g.indices())] = True
+    return SparseGrad(g.to_dense(), mask)
+
+
+def _state_type(rule, x):
+    """The class of the rule's state for ``x`` (from an init on a meta tensor: nothing allocated)."""
+    return type(rule.init(x.detach().to("meta")))
+
+
+def _from_torch(cls, st):
+    """The rule's state NamedTuple from ``self.state[p]`` (torch's names; a key torch keeps
+    no value under is None; ``step`` missing, as in torch's Muon and LBFGS: one update done)."""
+    keys = torch_state_keys(cls)
+    kw = {}
+    for f in cls._fields:
+        v = st.get(keys[f])
+        if f == "t":
+            v = int(round(float(v))) if v is not None else int(any(k != "step" for k in st))
+        elif isinstance(v, list):  # torch's LBFGS history
+            v = tuple(v)
+        kw[f] = v
+    return cls(**kw)
+
+
+def _store(st, state, in_place):
+    """Write the rule's new state into the per-parameter dict ``st`` under torch's names;
+    ``in_place``: a tensor already there with the same shape and dtype is overwritten (as
+    torch's Adafactor, Muon and SparseAdam do), else every value is replaced."""
+    keys = torch_state_keys(state)
+    for f, v in zip(state._fields, state, strict=True):
+        k = keys[f]
+        if v is None:
+            st.pop(k, None)
+            continue
+        if f == "t":
+            v = torch.tensor(float(v), dtype=_scalar_dtype())
+        elif isinstance(v, tuple):
+            v = list(v)
+        old = st.get(k)
+        if (in_place and isinstance(v, torch.Tensor) and isinstance(old, torch.Tensor) and old.shape == v.shape
+                and old.dtype == v.dtype and old is not v):
+            old.copy_(v)
+        else:
+            st[k] = v
+
+
 # ------------------------------------------------------------------ the optimizer
 
 
@@ -250,6 +384,12 @@ class Optimizer(torch.optim.Optimizer):
             names.append(name)
             if prm.default is not prm.empty:
                 defaults[name] = prm.default
+        # objective-first rules (descent.rules' convention, L-BFGS): the adapter supplies the
+        # objective, built from the closure of step(closure); it is no hyperparameter
+        objective_first = bool(names) and names[0] == "objective"
+        if objective_first:
+            names.pop(0)
+            defaults.pop("objective", None)
         unknown = set(hyperparameters) - set(names)
         if unknown:
             raise TypeError(f"{getattr(rule, '__name__', rule)}() got unexpected hyperparameters {sorted(unknown)}")
@@ -260,17 +400,28 @@ class Optimizer(torch.optim.Optimizer):
         if "lr" not in names:
             raise TypeError(f"{rule.__name__}() has no lr; torch's schedulers need one")
         self._factory, self._names, self._fuse = rule, names, fuse
+        #: torch's class name for the rule (its error messages use it)
+        self._twin = next((k for k, v in TORCH_TWINS.items() if v is rule), getattr(rule, "__name__", "rule"))
+        self._objective = _ClosureObjective() if objective_first else None
+        self._kind = None  # "flat", "tensor" or "closure", from the first group's rule (see the module docstring)
         self._buckets, self._rules, self._none = None, {}, set()
+        self._fusion = _FusedSteps()
         super().__init__(params, defaults)
 
     # -- groups ------------------------------------------------------------------
     def add_param_group(self, param_group):
+        if self._objective is not None and self.param_groups:
+            raise ValueError(f"{self._twin} doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        self._build(group, validate=True)
+        rule = self._build(group, validate=True)
         for p in group["params"]:
             if p.is_complex():
                 raise TypeError("descent.torch.Optimizer does not support complex parameters")
+        self._kind = "closure" if self._objective is not None else "flat" if rule.elementwise else "tensor"
+        if self._kind == "tensor":
+            for p in group["params"]:  # the rule's own checks on the shape (Muon: 2-D only), nothing allocated
+                rule.init(p.detach().to("meta"))
         self._drop_buckets()
 
     def _hyper(self, group):
@@ -287,14 +438,15 @@ class Optimizer(torch.optim.Optimizer):
             if lr.numel() != 1:
                 raise ValueError("Tensor lr must be 1-element")
             lr = lr.item()
+        first = () if self._objective is None else (self._objective,)
         if validate:
-            self._factory(lr=lr, **hyper)  # the rule's own checks and messages
+            self._factory(*first, lr=lr, **hyper)  # the rule's own checks and messages
 
         def lr_now(t, group=group):
             v = group["lr"]
             return float(v) if isinstance(v, torch.Tensor) else v
 
-        rule = self._factory(lr=lr_now, **hyper)
+        rule = self._factory(*first, lr=lr_now, **hyper)
         self._rules[id(group)] = (group, hyper, rule)
         return rule
 
@@ -307,6 +459,7 @@ class Optimizer(torch.optim.Optimizer):
         self._drop_buckets()
         d = dict(self.__dict__)
         d["_rules"], d["_none"] = {}, set()
+        d["_fusion"] = _FusedSteps(self._fusion.backend)  # compiled functions do not pickle
         return d
 
     # -- layout ------------------------------------------------------------------
@@ -446,10 +599,15 @@ class Optimizer(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        if self._kind == "closure":
+            return self._step_closure(closure)
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self._kind == "tensor":
+            self._step_tensors()
+            return loss
         if self._buckets is None:
             self._layout()
         elif not all(b.valid() for b in self._buckets):
@@ -541,9 +699,60 @@ class Optimizer(torch.optim.Optimizer):
                 b.scalars[f][i] = v
                 b.shown[f][i] = float(v)
 
+    # -- rules that are not elementwise ------------------------------------------------
+    def _step_tensors(self):
+        """Each parameter on its own, in its own shape (Adafactor, Muon, SparseAdam …): the
+        rule's state is read from and written back to ``self.state[p]`` under torch's names."""
+        for group in self.param_groups:
+            rule = None
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if rule is None:
+                    rule = self._build(group)
+                grad = self._gradient(rule, p.grad)
+                x = p.detach()
+                st = self.state[p]
+                state = _from_torch(_state_type(rule, p), st) if st else rule.init(x)
+                step, new = rule.update(grad, state, x)
+                p.add_(step)
+                _store(st, new, in_place=True)
+
+    def _gradient(self, rule, g):
+        """The gradient as the rule takes it: a SparseGrad for SPARSE_GRADIENT_RULES, else dense."""
+        dense_refused = SPARSE_GRADIENT_RULES.get(rule.name)
+        if dense_refused is not None:
+            if not g.is_sparse:
+                raise RuntimeError(dense_refused)
+            return _sparse_grad(g)
+        if g.is_sparse:
+            raise RuntimeError(f"{self._twin} does not support sparse gradients")
+        return g
+
+    def _step_closure(self, closure):
+        """An objective-first rule (L-BFGS): one update of the whole flat parameter vector,
+        the objective answered by the closure; state on the first parameter, as torch."""
+        if closure is None:
+            raise TypeError(f"{self._twin}.step() missing 1 required positional argument: 'closure' (got closure=None)")
+        if len(self.param_groups) != 1:
+            raise ValueError(f"{self._twin} doesn't support per-parameter options (parameter groups)")
+        group = self.param_groups[0]
+        params, obj = group["params"], self._objective
+        rule = self._build(group)
+        try:
+            loss, x0, g0 = obj.start(params, closure)
+            st = self.state[params[0]]
+            state = _from_torch(_state_type(rule, x0), st) if st else rule.init(x0)
+            step, new = rule.update(g0, state, x0)
+            obj.put(x0 + step)
+        finally:
+            obj.stop()
+        _store(st, new, in_place=False)  # torch's LBFGS, too, replaces its tensors
+        return loss
+
     # -- fusion ------------------------------------------------------------------
     def _use_fuse(self, b):
-        if self._fuse is False or _fuse_broken is not None or b.fuse_off or not b.flat:
+        if self._fuse is False or self._fusion.broken is not None or b.fuse_off or not b.flat:
             return False
         if self._fuse is True:
             return True
@@ -553,23 +762,12 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused(self, b, rule, state):
         """One compiled loop for the bucket; None to run eagerly instead."""
-        global _fuse_broken
         fields = list(b.arrays)
         try:
             src, scalars, new = _trace(rule, state, fields)
         except _Untraceable:
             b.fuse_off = True
             return None
-        _seen[src] += 1
-        if _seen[src] < 2 and src not in _compiled:
-            return None  # compile a step structure only once it repeats (not SGD's first step)
-        try:
-            fn = _fused_fn(src)
-            fn(b.g, b.x, *(b.arrays[f] for f in fields), *scalars)
-        except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
-            if _fuse_broken is None:
-                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
-                              "running the rule eagerly", UserWarning, stacklevel=3)
-            _fuse_broken = f"{type(e).__name__}: {e}"
+        if not self._fusion.run(src, (b.g, b.x, *(b.arrays[f] for f in fields), *scalars)):
             return None
         return new
