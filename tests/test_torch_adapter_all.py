@@ -296,6 +296,33 @@ def test_sparse_adam_with_sparse_gradients(f64, kw):
     assert len(o.state) == 2
 
 
+# ------------------------------------------------------------------ a schedule as lr
+
+
+SCHEDULED = [
+    ("Adafactor", descent.adafactor, lambda seed: Net(seed), backward_step, 0.05),
+    ("Muon", descent.muon, lambda seed: Net(seed, bias=False, cube=False), backward_step, 0.02),
+    ("LBFGS", descent.lbfgs, LeastSquares, closure_step, 0.5),
+    ("SparseAdam", descent.sparse_adam, Embeddings, lookup_step, 0.05),
+]
+
+
+@pytest.mark.parametrize(("name", "rule", "make", "step_fn", "lr"), SCHEDULED, ids=[c[0] for c in SCHEDULED])
+def test_schedule_as_lr_equals_torchs_scheduler(f64, torch_muon_in_float64, name, rule, make, step_fn, lr):
+    """``lr=descent.schedules.step_lr(...)`` in the adapter = torch with StepLR stepped after
+    every step (the contract of descent.schedules)."""
+    m_ref, m = make(0), make(0)
+    o_ref = getattr(torch.optim, name)(m_ref.parameters(), lr=lr)
+    o = dt.Optimizer(m.parameters(), rule, lr=descent.schedules.step_lr(lr, **SCHED))
+    s_ref = torch.optim.lr_scheduler.StepLR(o_ref, **SCHED)
+    for i in range(STEPS):
+        step_fn(m_ref, o_ref, i, torch_muon_in_float64)
+        step_fn(m, o, i, lambda opt, closure: opt.step(closure))
+        s_ref.step()
+        for a, b in zip(m_ref.parameters(), m.parameters(), strict=True):
+            torch.testing.assert_close(b, a, **TOL)
+
+
 # ------------------------------------------------------------------ errors
 
 

@@ -4,26 +4,53 @@ r"""Any descent rule as a real :class:`torch.optim.Optimizer`.
     >>> opt = descent.torch.Optimizer(model.parameters(), descent.adam, lr=3e-4, weight_decay=0.1)
 
 ``Optimizer(params, rule, **hyperparameters)`` takes a rule *factory* (``descent.adam``,
-``descent.sgd`` … or any rule whose state is a NamedTuple of ``t``, arrays and numbers)
-and the factory's keyword arguments.  Everything torch users expect works: param groups
-with their own hyperparameters (``defaults`` are the factory's defaults overridden by the
+``descent.lbfgs`` … or any rule whose state is a NamedTuple of ``t``, arrays and numbers)
+and the factory's keyword arguments.  What torch users expect works: param groups with
+their own hyperparameters (``defaults`` are the factory's defaults overridden by the
 keyword arguments), torch's LR schedulers (they write ``group["lr"]``; OneCycleLR also
-cycles ``group["momentum"]`` or ``group["betas"][0]``), ``state_dict`` /
-``load_state_dict`` with per-parameter state under torch's names (``step``,
-``exp_avg``, ``exp_avg_sq``, ``momentum_buffer`` …), ``zero_grad``, ``step(closure)``,
-parameters whose grad is ``None`` skipped, CPU and CUDA, float32/float64/bfloat16.
+cycles ``group["momentum"]`` or ``group["betas"][0]``) or a :mod:`descent.schedules`
+schedule as ``lr`` (the rule evaluates it at its step count), ``state_dict`` /
+``load_state_dict`` with per-parameter state under torch's names (``step``, ``exp_avg``,
+``momentum_buffer``, ``row_var``, ``old_dirs`` …, the table
+:func:`descent.rules.base.torch_state_keys`), ``zero_grad``, ``step(closure)``, parameters
+whose grad is ``None`` skipped, CPU and CUDA, float32/float64/bfloat16.  Every rule of
+:data:`descent.TORCH_TWINS` gives its torch class's parameters and state (``tests/
+test_torch_adapter.py``, ``tests/test_torch_adapter_all.py``).  The math lives in the rule
+only: the adapter calls ``rule.update`` and adds the step.
 
-The math lives in the rule only: the adapter calls ``rule.update`` and adds the step.
+Three ways to run a rule
+------------------------
+Decided once, from the rule (``Optimizer._kind``):
 
-How it is fast (see ``bench/torch_step.py``)
---------------------------------------------
-* **Flat storage.**  On the first step the parameters of each (group, device, dtype) are
-  moved into one flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set
-  to an alias of a flat gradient buffer, so autograd accumulates straight into it.  One
-  call of the rule then updates every parameter of the bucket with a handful of large
-  tensor ops instead of ~10 small ops per parameter (on a 60-tensor, 8 K-parameter model
-  the step is ~10x faster than torch's Adam loop, ~4x for SGD), and no gradient is ever
-  copied.
+``"flat"`` — ``rule.elementwise`` (SGD, Adam and most rules).  Parameters are grouped in
+    buckets, one per (group, device, dtype) (:class:`_Bucket`), and one rule call updates a
+    whole bucket; see "How the flat path is fast" below.
+``"tensor"`` — ``elementwise=False`` (Adafactor, Muon, SparseAdam).  The update needs the
+    parameter in its own shape (row and column statistics, Newton–Schulz on a matrix) or a
+    gradient that is not a plain array, so each parameter is its own call
+    (:meth:`Optimizer._step_tensors`): the rule's state NamedTuple is rebuilt from
+    ``self.state[p]`` (:func:`_from_torch`), updated, and written back in place under
+    torch's names (:func:`_store`).  The rules in :data:`SPARSE_GRADIENT_RULES` take torch's
+    sparse gradient (an ``nn.Embedding(sparse=True)``'s) as a
+    :class:`~descent.rules.adam.SparseGrad` (:func:`_sparse_grad`) and refuse a dense one
+    with torch's words; the others refuse a sparse one.  The rule's ``init`` checks every
+    parameter's shape when a group is added (on a meta tensor: Muon's "only supports 2D
+    parameters").
+``"closure"`` — the rule takes an objective first (L-BFGS; :mod:`descent.rules`'
+    convention).  As torch.optim.LBFGS: one param group, ``step(closure)`` required, all
+    parameters one flat vector, the state on the first parameter.  The objective is a
+    :class:`_ClosureObjective`: ``f(x)`` and ``grad(x)`` set the parameters to ``x``, call
+    the closure once and return the loss and the flat gradient, so the rule calls the
+    closure exactly where torch does; :meth:`Optimizer._step_closure` returns the first
+    call's loss.
+
+How the flat path is fast (``bench/torch_step.py``)
+---------------------------------------------------
+* **Flat storage.**  On the first step the parameters of each bucket are moved into one
+  flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set to an alias of
+  a flat gradient buffer, so autograd accumulates straight into it.  One call of the rule
+  then updates every parameter of the bucket with a handful of large tensor ops instead
+  of ~10 small ops per parameter, and no gradient is ever copied.
 * **Grad ``None`` without ``None``.**  Because the flat gradient must stay in place,
   :meth:`Optimizer.zero_grad` zeroes the buffer instead of setting ``p.grad = None``,
   and remembers that the gradients are "None" until autograd writes into them (each
@@ -36,20 +63,33 @@ How it is fast (see ``bench/torch_step.py``)
   zeros instead of ``None``; and an in-place change to such a grad by the user (e.g.
   ``clip_grad_norm_`` scaling the zero grad of a parameter the loss did not reach)
   counts as a gradient, where torch would have skipped the ``None``.
+* **State in the buckets.**  A bucket keeps the state as flat tensors and per-parameter
+  numbers (``t`` …); ``self.state[p]`` holds views of them under torch's names
+  (:meth:`Optimizer._show`), so ``state_dict`` sees the live values.  ``load_state_dict``,
+  a new param group or a parameter moved out of its buffer (``model.to``) drops the
+  buckets; the next step lays them out again and imports the state
+  (:meth:`Optimizer._import`).  Parameters with different step counts, or some without a
+  grad, are updated one by one with the same rule (:meth:`Optimizer._step_some`).
 * **Fused large buckets.**  An out-of-place rule on millions of elements costs one
   memory pass per operator.  For large buckets the rule is *traced* with symbolic
-  arrays (scalars such as ``lr / (1 - beta1**t)`` are computed in Python, as in eager
-  mode), the array expression is turned into one function that updates ``x`` and the
-  state in place, and that function goes through ``torch.compile``: one fused loop, the
-  scalars passed as arguments so changing ``lr``/``betas``/``momentum`` never recompiles.
-  If compiling is not possible the adapter warns once and falls back to eager
-  evaluation in cache-sized chunks (which is slower than torch from ~300 K elements on).
-  ``fuse=False`` switches fusion off (no compile time, e.g. in notebooks: the first
-  compile takes seconds), ``fuse=True`` forces it.  A step structure is compiled only
-  once it repeats, so SGD's special first step runs eagerly.
+  arrays (:mod:`descent._trace`; scalars such as ``lr / (1 - beta1**t)`` are computed in
+  Python, as in eager mode), the array expression is turned into one function that
+  updates ``x`` and the state in place, and that function goes through ``torch.compile``
+  (:class:`_FusedSteps`, one per Optimizer): one fused loop, the scalars passed as
+  arguments so changing ``lr``/``betas``/``momentum`` never recompiles.  If compiling is
+  not possible the adapter warns once and falls back to eager evaluation in cache-sized
+  chunks (:data:`CHUNK`).  ``fuse=False`` switches fusion off (no compile time, e.g. in
+  notebooks: the first compile takes seconds), ``fuse=True`` forces it, ``"auto"`` fuses
+  CUDA buckets and CPU buckets from :data:`FUSE_MIN_NUMEL_CPU` elements.  A step structure
+  is compiled only once it repeats, so SGD's special first step runs eagerly.
 
-Parameters that cannot share a flat buffer (non-contiguous, sparse-grad …) are updated one
-by one with the same rule.
+Parameters that cannot share a flat buffer (non-contiguous …) are buckets of one, updated
+in place with the same rule.
+
+The file, in order: constants; :class:`_FusedSteps`; :class:`_Bucket`; the helpers of the
+tensor and closure paths; :class:`Optimizer` (construction and groups, layout and state
+import, ``zero_grad`` / ``step`` of the flat path, the tensor and closure paths, fusion).
+No state lives at module level: caches belong to an Optimizer.
 """
 
 from __future__ import annotations
@@ -444,6 +484,8 @@ class Optimizer(torch.optim.Optimizer):
 
         def lr_now(t, group=group):
             v = group["lr"]
+            if callable(v):  # a descent schedule (instead of torch's LR schedulers): at the rule's own t
+                return v(t)
             return float(v) if isinstance(v, torch.Tensor) else v
 
         rule = self._factory(*first, lr=lr_now, **hyper)
