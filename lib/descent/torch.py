@@ -405,9 +405,11 @@ class Optimizer(torch.optim.Optimizer):
 
     Args:
         params: parameters or param groups, as for any torch optimizer.
-        rule: a rule factory, e.g. ``descent.adam``.
+        rule: a rule factory, e.g. ``descent.adam``; an objective-first one (``descent.lbfgs``)
+            gets its objective from ``step(closure)``, which then needs the closure.
         fuse: ``"auto"`` (fuse large CPU buckets and all CUDA buckets with
-            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only).
+            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only);
+            only elementwise rules have buckets.
         **hyperparameters: the factory's keyword arguments; they become ``defaults``.
     """
 
