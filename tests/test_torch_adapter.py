@@ -377,16 +377,15 @@ def test_traced_step_equals_eager_rule(f64, rule, kw):
     ("Adam", descent.adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("SGD", descent.sgd, dict(lr=0.05, momentum=0.9, weight_decay=0.1)),
 ])
-def test_fused_path_matches_torch(f64, monkeypatch, name, rule, kw):
+def test_fused_path_matches_torch(f64, name, rule, kw):
     """fuse=True: the traced step goes through torch.compile (backend "eager" here, to keep
     the C++ compiler out of the test; bench/torch_step.py runs inductor) and still equals
     torch, through a structure change (SGD's first step differs from the next) and a
     StepLR schedule (new scalars, no recompile)."""
-    monkeypatch.setattr(dt, "BACKEND", "eager")
-    monkeypatch.setattr(dt, "_compiled", {})
     m_ref, m = mlp(), mlp()
     o_ref = getattr(torch.optim, name)(groups(m_ref, kw["lr"]), **kw)
     o = dt.Optimizer(groups(m, kw["lr"]), rule, fuse=True, **kw)
+    o._fusion = dt._FusedSteps(backend="eager")
     s_ref = torch.optim.lr_scheduler.StepLR(o_ref, step_size=4, gamma=0.5)
     s = torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)
     for i in range(12):
@@ -395,8 +394,8 @@ def test_fused_path_matches_torch(f64, monkeypatch, name, rule, kw):
         s_ref.step()
         s.step()
         assert_params(m_ref, m)
-    assert dt._compiled, "the fused path was not taken"
-    assert dt._fuse_broken is None
+    assert o._fusion.compiled, "the fused path was not taken"
+    assert o._fusion.broken is None
 
 
 def test_relayout_after_model_to_and_add_param_group(f64):

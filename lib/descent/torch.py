@@ -4,26 +4,53 @@ r"""Any descent rule as a real :class:`torch.optim.Optimizer`.
     >>> opt = descent.torch.Optimizer(model.parameters(), descent.adam, lr=3e-4, weight_decay=0.1)
 
 ``Optimizer(params, rule, **hyperparameters)`` takes a rule *factory* (``descent.adam``,
-``descent.sgd`` … or any rule whose state is a NamedTuple of ``t``, arrays and numbers)
-and the factory's keyword arguments.  Everything torch users expect works: param groups
-with their own hyperparameters (``defaults`` are the factory's defaults overridden by the
+``descent.lbfgs`` … or any rule whose state is a NamedTuple of ``t``, arrays and numbers)
+and the factory's keyword arguments.  What torch users expect works: param groups with
+their own hyperparameters (``defaults`` are the factory's defaults overridden by the
 keyword arguments), torch's LR schedulers (they write ``group["lr"]``; OneCycleLR also
-cycles ``group["momentum"]`` or ``group["betas"][0]``), ``state_dict`` /
-``load_state_dict`` with per-parameter state under torch's names (``step``,
-``exp_avg``, ``exp_avg_sq``, ``momentum_buffer`` …), ``zero_grad``, ``step(closure)``,
-parameters whose grad is ``None`` skipped, CPU and CUDA, float32/float64/bfloat16.
+cycles ``group["momentum"]`` or ``group["betas"][0]``) or a :mod:`descent.schedules`
+schedule as ``lr`` (the rule evaluates it at its step count), ``state_dict`` /
+``load_state_dict`` with per-parameter state under torch's names (``step``, ``exp_avg``,
+``momentum_buffer``, ``row_var``, ``old_dirs`` …, the table
+:func:`descent.rules.base.torch_state_keys`), ``zero_grad``, ``step(closure)``, parameters
+whose grad is ``None`` skipped, CPU and CUDA, float32/float64/bfloat16.  Every rule of
+:data:`descent.TORCH_TWINS` gives its torch class's parameters and state (``tests/
+test_torch_adapter.py``, ``tests/test_torch_adapter_all.py``).  The math lives in the rule
+only: the adapter calls ``rule.update`` and adds the step.
 
-The math lives in the rule only: the adapter calls ``rule.update`` and adds the step.
+Three ways to run a rule
+------------------------
+Decided once, from the rule (``Optimizer._kind``):
 
-How it is fast (see ``bench/torch_step.py``)
---------------------------------------------
-* **Flat storage.**  On the first step the parameters of each (group, device, dtype) are
-  moved into one flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set
-  to an alias of a flat gradient buffer, so autograd accumulates straight into it.  One
-  call of the rule then updates every parameter of the bucket with a handful of large
-  tensor ops instead of ~10 small ops per parameter (on a 60-tensor, 8 K-parameter model
-  the step is ~10x faster than torch's Adam loop, ~4x for SGD), and no gradient is ever
-  copied.
+``"flat"`` — ``rule.elementwise`` (SGD, Adam and most rules).  Parameters are grouped in
+    buckets, one per (group, device, dtype) (:class:`_Bucket`), and one rule call updates a
+    whole bucket; see "How the flat path is fast" below.
+``"tensor"`` — ``elementwise=False`` (Adafactor, Muon, SparseAdam).  The update needs the
+    parameter in its own shape (row and column statistics, Newton–Schulz on a matrix) or a
+    gradient that is not a plain array, so each parameter is its own call
+    (:meth:`Optimizer._step_tensors`): the rule's state NamedTuple is rebuilt from
+    ``self.state[p]`` (:func:`_from_torch`), updated, and written back in place under
+    torch's names (:func:`_store`).  The rules in :data:`SPARSE_GRADIENT_RULES` take torch's
+    sparse gradient (an ``nn.Embedding(sparse=True)``'s) as a
+    :class:`~descent.rules.adam.SparseGrad` (:func:`_sparse_grad`) and refuse a dense one
+    with torch's words; the others refuse a sparse one.  The rule's ``init`` checks every
+    parameter's shape when a group is added (on a meta tensor: Muon's "only supports 2D
+    parameters").
+``"closure"`` — the rule takes an objective first (L-BFGS; :mod:`descent.rules`'
+    convention).  As torch.optim.LBFGS: one param group, ``step(closure)`` required, all
+    parameters one flat vector, the state on the first parameter.  The objective is a
+    :class:`_ClosureObjective`: ``f(x)`` and ``grad(x)`` set the parameters to ``x``, call
+    the closure once and return the loss and the flat gradient, so the rule calls the
+    closure exactly where torch does; :meth:`Optimizer._step_closure` returns the first
+    call's loss.
+
+How the flat path is fast (``bench/torch_step.py``)
+---------------------------------------------------
+* **Flat storage.**  On the first step the parameters of each bucket are moved into one
+  flat buffer (``p.data`` becomes a view of it) and ``p.grad`` is pre-set to an alias of
+  a flat gradient buffer, so autograd accumulates straight into it.  One call of the rule
+  then updates every parameter of the bucket with a handful of large tensor ops instead
+  of ~10 small ops per parameter, and no gradient is ever copied.
 * **Grad ``None`` without ``None``.**  Because the flat gradient must stay in place,
   :meth:`Optimizer.zero_grad` zeroes the buffer instead of setting ``p.grad = None``,
   and remembers that the gradients are "None" until autograd writes into them (each
@@ -36,20 +63,33 @@ How it is fast (see ``bench/torch_step.py``)
   zeros instead of ``None``; and an in-place change to such a grad by the user (e.g.
   ``clip_grad_norm_`` scaling the zero grad of a parameter the loss did not reach)
   counts as a gradient, where torch would have skipped the ``None``.
+* **State in the buckets.**  A bucket keeps the state as flat tensors and per-parameter
+  numbers (``t`` …); ``self.state[p]`` holds views of them under torch's names
+  (:meth:`Optimizer._show`), so ``state_dict`` sees the live values.  ``load_state_dict``,
+  a new param group or a parameter moved out of its buffer (``model.to``) drops the
+  buckets; the next step lays them out again and imports the state
+  (:meth:`Optimizer._import`).  Parameters with different step counts, or some without a
+  grad, are updated one by one with the same rule (:meth:`Optimizer._step_some`).
 * **Fused large buckets.**  An out-of-place rule on millions of elements costs one
   memory pass per operator.  For large buckets the rule is *traced* with symbolic
-  arrays (scalars such as ``lr / (1 - beta1**t)`` are computed in Python, as in eager
-  mode), the array expression is turned into one function that updates ``x`` and the
-  state in place, and that function goes through ``torch.compile``: one fused loop, the
-  scalars passed as arguments so changing ``lr``/``betas``/``momentum`` never recompiles.
-  If compiling is not possible the adapter warns once and falls back to eager
-  evaluation in cache-sized chunks (which is slower than torch from ~300 K elements on).
-  ``fuse=False`` switches fusion off (no compile time, e.g. in notebooks: the first
-  compile takes seconds), ``fuse=True`` forces it.  A step structure is compiled only
-  once it repeats, so SGD's special first step runs eagerly.
+  arrays (:mod:`descent._trace`; scalars such as ``lr / (1 - beta1**t)`` are computed in
+  Python, as in eager mode), the array expression is turned into one function that
+  updates ``x`` and the state in place, and that function goes through ``torch.compile``
+  (:class:`_FusedSteps`, one per Optimizer): one fused loop, the scalars passed as
+  arguments so changing ``lr``/``betas``/``momentum`` never recompiles.  If compiling is
+  not possible the adapter warns once and falls back to eager evaluation in cache-sized
+  chunks (:data:`CHUNK`).  ``fuse=False`` switches fusion off (no compile time, e.g. in
+  notebooks: the first compile takes seconds), ``fuse=True`` forces it, ``"auto"`` fuses
+  CUDA buckets and CPU buckets from :data:`FUSE_MIN_NUMEL_CPU` elements.  A step structure
+  is compiled only once it repeats, so SGD's special first step runs eagerly.
 
-Parameters that cannot share a flat buffer (non-contiguous, sparse-grad …) are updated one
-by one with the same rule.
+Parameters that cannot share a flat buffer (non-contiguous …) are buckets of one, updated
+in place with the same rule.
+
+The file, in order: constants; :class:`_FusedSteps`; :class:`_Bucket`; the helpers of the
+tensor and closure paths; :class:`Optimizer` (construction and groups, layout and state
+import, ``zero_grad`` / ``step`` of the flat path, the tensor and closure paths, fusion).
+No state lives at module level: caches belong to an Optimizer.
 """
 
 from __future__ import annotations
@@ -62,6 +102,7 @@ from collections import Counter
 import torch
 
 from ._trace import _trace, _Untraceable
+from .rules import TORCH_TWINS, SparseGrad
 from .rules.base import torch_state_keys
 
 __all__ = ["Optimizer"]
@@ -74,10 +115,12 @@ FUSE_MIN_NUMEL_CPU = 1 << 17
 #: temporaries stay in cache.
 CHUNK = 1 << 17
 
-#: torch.compile backend of the fused path (tests use "eager" to skip the C++ compiler).
+#: torch.compile backend of the fused path (tests give their optimizer an "eager" one).
 BACKEND = "inductor"
 
-_fuse_broken: str | None = None  # reason torch.compile failed here, once
+#: Rules whose gradient is a :class:`~descent.rules.adam.SparseGrad` (rule name -> torch's
+#: words for a dense gradient); every other rule refuses a sparse gradient, as torch does.
+SPARSE_GRADIENT_RULES = {"sparse_adam": "SparseAdam does not support dense gradients, please consider Adam instead"}
 
 
 def _scalar_dtype():
@@ -86,17 +129,40 @@ def _scalar_dtype():
 
 # ------------------------------------------------------------------ fused steps
 
-_compiled: dict[str, object] = {}
-_seen: Counter = Counter()
 
+class _FusedSteps:
+    """One Optimizer's compiled step functions, by traced source.
 
-def _fused_fn(src):
-    fn = _compiled.get(src)
-    if fn is None:
-        scope = {"torch": torch}
-        exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
-        fn = _compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True, backend=BACKEND)
-    return fn
+    A source is compiled once it has been traced twice (so SGD's special first step never
+    is); ``broken`` records why torch.compile failed, after which every step runs eagerly.
+    """
+
+    def __init__(self, backend=BACKEND):
+        self.backend = backend
+        self.seen = Counter()  # source -> times traced
+        self.compiled = {}  # source -> compiled function
+        self.broken = None  # reason torch.compile failed, once
+
+    def run(self, src, args):
+        """Run the fused step ``src`` on ``args``; False when it must run eagerly instead."""
+        self.seen[src] += 1
+        if self.seen[src] < 2 and src not in self.compiled:
+            return False
+        try:
+            fn = self.compiled.get(src)
+            if fn is None:
+                scope = {"torch": torch}
+                exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
+                fn = self.compiled[src] = torch.compile(scope["fused"], dynamic=True, fullgraph=True,
+                                                        backend=self.backend)
+            fn(*args)
+        except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
+            if self.broken is None:
+                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
+                              "running the rule eagerly", UserWarning, stacklevel=4)
+            self.broken = f"{type(e).__name__}: {e}"
+            return False
+        return True
 
 
 # ------------------------------------------------------------------ buckets
@@ -223,6 +289,114 @@ def _contiguous_strides(shape):
     return tuple(reversed(strides))
 
 
+# ------------------------------------------------------------------ rules that are not elementwise
+
+
+class _ClosureObjective:
+    """The objective of an objective-first rule, answered by torch's closure.
+
+    ``f(x)`` and ``grad(x)`` of a flat parameter vector ``x``: the parameters are set to x,
+    the closure is called (with grad enabled; it runs backward) and the loss and the flat
+    gradient are kept for that very ``x`` object, so ``f(x)`` then ``grad(x)`` cost one call,
+    as torch's LBFGS calls the closure once per point.  Only alive during one ``step``.
+    """
+
+    def __init__(self):
+        self.params = self.closure = None
+        self._at = self._f = self._g = None
+
+    def start(self, params, closure):
+        """Begin a step: the first evaluation, at the parameters as they are."""
+        self.params, self.closure = params, closure
+        x0 = torch.cat([p.detach().reshape(-1) for p in params])
+        self._at = None
+        loss = self._evaluate(x0, move=False)
+        return loss, x0, self._g
+
+    def stop(self):
+        self.params = self.closure = self._at = self._g = None
+
+    def put(self, x):
+        """Set the parameters to the flat vector ``x``."""
+        o = 0
+        for p in self.params:
+            n = p.numel()
+            p.copy_(x[o:o + n].view_as(p))
+            o += n
+
+    def _evaluate(self, x, move=True):
+        if move:
+            self.put(x)
+        with torch.enable_grad():
+            loss = self.closure()
+        self._at, self._f = x, float(loss)
+        self._g = torch.cat([p.new_zeros(p.numel()) if p.grad is None
+                             else (p.grad.to_dense() if p.grad.is_sparse else p.grad).reshape(-1)
+                             for p in self.params])
+        return loss
+
+    def f(self, x):
+        if x is not self._at:
+            self._evaluate(x)
+        return self._f
+
+    def grad(self, x):
+        if x is not self._at:
+            self._evaluate(x)
+        return self._g
+
+
+def _sparse_grad(g):
+    """A torch sparse COO gradient as the rules take it: dense values and the mask of the
+    entries present (an Embedding's ``(rows, 1)``), duplicates summed (``coalesce``)."""
+    g = g.coalesce()
+    mask = torch.zeros(g.shape[:g.sparse_dim()] + (1,) * g.dense_dim(), dtype=torch.bool, device=g.device)
+    mask[tuple(g.indices())] = True
+    return SparseGrad(g.to_dense(), mask)
+
+
+def _state_type(rule, x):
+    """The class of the rule's state for ``x`` (from an init on a meta tensor: nothing allocated)."""
+    return type(rule.init(x.detach().to("meta")))
+
+
+def _from_torch(cls, st):
+    """The rule's state NamedTuple from ``self.state[p]`` (torch's names; a key torch keeps
+    no value under is None; ``step`` missing, as in torch's Muon and LBFGS: one update done)."""
+    keys = torch_state_keys(cls)
+    kw = {}
+    for f in cls._fields:
+        v = st.get(keys[f])
+        if f == "t":
+            v = int(round(float(v))) if v is not None else int(any(k != "step" for k in st))
+        elif isinstance(v, list):  # torch's LBFGS history
+            v = tuple(v)
+        kw[f] = v
+    return cls(**kw)
+
+
+def _store(st, state, in_place):
+    """Write the rule's new state into the per-parameter dict ``st`` under torch's names;
+    ``in_place``: a tensor already there with the same shape and dtype is overwritten (as
+    torch's Adafactor, Muon and SparseAdam do), else every value is replaced."""
+    keys = torch_state_keys(state)
+    for f, v in zip(state._fields, state, strict=True):
+        k = keys[f]
+        if v is None:
+            st.pop(k, None)
+            continue
+        if f == "t":
+            v = torch.tensor(float(v), dtype=_scalar_dtype())
+        elif isinstance(v, tuple):
+            v = list(v)
+        old = st.get(k)
+        if (in_place and isinstance(v, torch.Tensor) and isinstance(old, torch.Tensor) and old.shape == v.shape
+                and old.dtype == v.dtype and old is not v):
+            old.copy_(v)
+        else:
+            st[k] = v
+
+
 # ------------------------------------------------------------------ the optimizer
 
 
@@ -231,9 +405,11 @@ class Optimizer(torch.optim.Optimizer):
 
     Args:
         params: parameters or param groups, as for any torch optimizer.
-        rule: a rule factory, e.g. ``descent.adam``.
+        rule: a rule factory, e.g. ``descent.adam``; an objective-first one (``descent.lbfgs``)
+            gets its objective from ``step(closure)``, which then needs the closure.
         fuse: ``"auto"`` (fuse large CPU buckets and all CUDA buckets with
-            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only).
+            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only);
+            only elementwise rules have buckets.
         **hyperparameters: the factory's keyword arguments; they become ``defaults``.
     """
 
@@ -250,6 +426,12 @@ class Optimizer(torch.optim.Optimizer):
             names.append(name)
             if prm.default is not prm.empty:
                 defaults[name] = prm.default
+        # objective-first rules (descent.rules' convention, L-BFGS): the adapter supplies the
+        # objective, built from the closure of step(closure); it is no hyperparameter
+        objective_first = bool(names) and names[0] == "objective"
+        if objective_first:
+            names.pop(0)
+            defaults.pop("objective", None)
         unknown = set(hyperparameters) - set(names)
         if unknown:
             raise TypeError(f"{getattr(rule, '__name__', rule)}() got unexpected hyperparameters {sorted(unknown)}")
@@ -260,17 +442,28 @@ class Optimizer(torch.optim.Optimizer):
         if "lr" not in names:
             raise TypeError(f"{rule.__name__}() has no lr; torch's schedulers need one")
         self._factory, self._names, self._fuse = rule, names, fuse
+        #: torch's class name for the rule (its error messages use it)
+        self._twin = next((k for k, v in TORCH_TWINS.items() if v is rule), getattr(rule, "__name__", "rule"))
+        self._objective = _ClosureObjective() if objective_first else None
+        self._kind = None  # "flat", "tensor" or "closure", from the first group's rule (see the module docstring)
         self._buckets, self._rules, self._none = None, {}, set()
+        self._fusion = _FusedSteps()
         super().__init__(params, defaults)
 
     # -- groups ------------------------------------------------------------------
     def add_param_group(self, param_group):
+        if self._objective is not None and self.param_groups:
+            raise ValueError(f"{self._twin} doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        self._build(group, validate=True)
+        rule = self._build(group, validate=True)
         for p in group["params"]:
             if p.is_complex():
                 raise TypeError("descent.torch.Optimizer does not support complex parameters")
+        self._kind = "closure" if self._objective is not None else "flat" if rule.elementwise else "tensor"
+        if self._kind == "tensor":
+            for p in group["params"]:  # the rule's own checks on the shape (Muon: 2-D only), nothing allocated
+                rule.init(p.detach().to("meta"))
         self._drop_buckets()
 
     def _hyper(self, group):
@@ -287,14 +480,17 @@ class Optimizer(torch.optim.Optimizer):
             if lr.numel() != 1:
                 raise ValueError("Tensor lr must be 1-element")
             lr = lr.item()
+        first = () if self._objective is None else (self._objective,)
         if validate:
-            self._factory(lr=lr, **hyper)  # the rule's own checks and messages
+            self._factory(*first, lr=lr, **hyper)  # the rule's own checks and messages
 
         def lr_now(t, group=group):
             v = group["lr"]
+            if callable(v):  # a descent schedule (instead of torch's LR schedulers): at the rule's own t
+                return v(t)
             return float(v) if isinstance(v, torch.Tensor) else v
 
-        rule = self._factory(lr=lr_now, **hyper)
+        rule = self._factory(*first, lr=lr_now, **hyper)
         self._rules[id(group)] = (group, hyper, rule)
         return rule
 
@@ -307,6 +503,7 @@ class Optimizer(torch.optim.Optimizer):
         self._drop_buckets()
         d = dict(self.__dict__)
         d["_rules"], d["_none"] = {}, set()
+        d["_fusion"] = _FusedSteps(self._fusion.backend)  # compiled functions do not pickle
         return d
 
     # -- layout ------------------------------------------------------------------
@@ -446,10 +643,15 @@ class Optimizer(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        if self._kind == "closure":
+            return self._step_closure(closure)
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if self._kind == "tensor":
+            self._step_tensors()
+            return loss
         if self._buckets is None:
             self._layout()
         elif not all(b.valid() for b in self._buckets):
@@ -541,9 +743,60 @@ class Optimizer(torch.optim.Optimizer):
                 b.scalars[f][i] = v
                 b.shown[f][i] = float(v)
 
+    # -- rules that are not elementwise ------------------------------------------------
+    def _step_tensors(self):
+        """Each parameter on its own, in its own shape (Adafactor, Muon, SparseAdam …): the
+        rule's state is read from and written back to ``self.state[p]`` under torch's names."""
+        for group in self.param_groups:
+            rule = None
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if rule is None:
+                    rule = self._build(group)
+                grad = self._gradient(rule, p.grad)
+                x = p.detach()
+                st = self.state[p]
+                state = _from_torch(_state_type(rule, p), st) if st else rule.init(x)
+                step, new = rule.update(grad, state, x)
+                p.add_(step)
+                _store(st, new, in_place=True)
+
+    def _gradient(self, rule, g):
+        """The gradient as the rule takes it: a SparseGrad for SPARSE_GRADIENT_RULES, else dense."""
+        dense_refused = SPARSE_GRADIENT_RULES.get(rule.name)
+        if dense_refused is not None:
+            if not g.is_sparse:
+                raise RuntimeError(dense_refused)
+            return _sparse_grad(g)
+        if g.is_sparse:
+            raise RuntimeError(f"{self._twin} does not support sparse gradients")
+        return g
+
+    def _step_closure(self, closure):
+        """An objective-first rule (L-BFGS): one update of the whole flat parameter vector,
+        the objective answered by the closure; state on the first parameter, as torch."""
+        if closure is None:
+            raise TypeError(f"{self._twin}.step() missing 1 required positional argument: 'closure' (got closure=None)")
+        if len(self.param_groups) != 1:
+            raise ValueError(f"{self._twin} doesn't support per-parameter options (parameter groups)")
+        group = self.param_groups[0]
+        params, obj = group["params"], self._objective
+        rule = self._build(group)
+        try:
+            loss, x0, g0 = obj.start(params, closure)
+            st = self.state[params[0]]
+            state = _from_torch(_state_type(rule, x0), st) if st else rule.init(x0)
+            step, new = rule.update(g0, state, x0)
+            obj.put(x0 + step)
+        finally:
+            obj.stop()
+        _store(st, new, in_place=False)  # torch's LBFGS, too, replaces its tensors
+        return loss
+
     # -- fusion ------------------------------------------------------------------
     def _use_fuse(self, b):
-        if self._fuse is False or _fuse_broken is not None or b.fuse_off or not b.flat:
+        if self._fuse is False or self._fusion.broken is not None or b.fuse_off or not b.flat:
             return False
         if self._fuse is True:
             return True
@@ -553,23 +806,12 @@ class Optimizer(torch.optim.Optimizer):
 
     def _fused(self, b, rule, state):
         """One compiled loop for the bucket; None to run eagerly instead."""
-        global _fuse_broken
         fields = list(b.arrays)
         try:
             src, scalars, new = _trace(rule, state, fields)
         except _Untraceable:
             b.fuse_off = True
             return None
-        _seen[src] += 1
-        if _seen[src] < 2 and src not in _compiled:
-            return None  # compile a step structure only once it repeats (not SGD's first step)
-        try:
-            fn = _fused_fn(src)
-            fn(b.g, b.x, *(b.arrays[f] for f in fields), *scalars)
-        except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
-            if _fuse_broken is None:
-                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
-                              "running the rule eagerly", UserWarning, stacklevel=3)
-            _fuse_broken = f"{type(e).__name__}: {e}"
+        if not self._fusion.run(src, (b.g, b.x, *(b.arrays[f] for f in fields), *scalars)):
             return None
         return new
