@@ -184,8 +184,9 @@ def resolve_rule(name: str):
     names = rule_names()
     if name not in names:
         if name in _rules.__all__:
-            raise ConfigError("--optimizer", f"{name!r} needs the objective, not just the gradient, so a torch "
-                                             f"optimizer cannot run it (choose from {', '.join(names)})")
+            raise ConfigError("--optimizer", f"{name!r} needs the objective, not just the gradient: the training loop "
+                                             f"calls step() without a closure (descent.torch.Optimizer runs it with "
+                                             f"step(closure)); choose from {', '.join(names)}")
         raise ConfigError("--optimizer", f"unknown rule {name!r} (choose from {', '.join(names)})")
     return getattr(_rules, name)
 
@@ -193,6 +194,9 @@ def resolve_rule(name: str):
 def check_rule(cfg: Config):
     """The factory, after checking ``--lr`` and ``--opt`` with the rule's own messages."""
     factory = resolve_rule(cfg.optimizer)
+    if cfg.optimizer == "sparse_adam":
+        raise ConfigError("--optimizer", "'sparse_adam' needs sparse gradients (an nn.Embedding(sparse=True)), and "
+                                         "the networks of descent.train have none: use adam")
     try:
         lr = float(cfg.lr)
     except (TypeError, ValueError):
