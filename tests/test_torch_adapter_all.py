@@ -32,12 +32,7 @@ CUT = 10  # state_dict round trip after this many steps
 SCHED = dict(step_size=7, gamma=0.5)  # StepLR on both: the lr halves three times in the run
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 class Net(torch.nn.Module):
