@@ -462,3 +462,69 @@ def test_cuda_parity(f64, fuse):
             ((model(x) - y) ** 2).mean().backward()
             opt.step()
         assert_params(m_ref, m, dict(atol=1e-10, rtol=1e-10))
+
+
+def _two_heads(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.ModuleDict({"body": torch.nn.Linear(6, 8), "a": torch.nn.Linear(8, 1), "b": torch.nn.Linear(8, 1)})
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_grads_behave_as_torchs_under_clipping_unused_and_frozen_parameters(f64, set_to_none):
+    """Head b stops receiving gradients after step 5, the body is frozen from step 12, and
+    clip_grad_norm_ scales every grad before each step: a parameter autograd did not reach
+    is skipped as torch skips a None grad, although clipping touched its (zero) buffer."""
+    ms, opts = [], []
+    for make in (lambda ps: dt.Optimizer(ps, descent.adam, lr=0.05, weight_decay=0.01),
+                 lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=0.01)):
+        m = _two_heads()
+        ms.append(m)
+        opts.append(make(list(m.parameters())))
+    gen = torch.Generator().manual_seed(1)
+    batches = [torch.randn(16, 6, generator=gen) for _ in range(20)]
+    for t, x in enumerate(batches):
+        for m, o in zip(ms, opts, strict=True):
+            if t == 12:
+                m["body"].requires_grad_(False)
+            o.zero_grad(set_to_none=set_to_none)
+            h = torch.tanh(m["body"](x))
+            loss = (m["a"](h) ** 2).mean() + ((m["b"](h) ** 2).mean() if t < 5 else 0.0)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in m.parameters() if p.grad is not None], 0.1)
+            o.step()
+    for (name, p), q in zip(ms[0].named_parameters(), ms[1].parameters(), strict=True):
+        assert torch.allclose(p, q, rtol=0, atol=1e-12), (name, float((p - q).abs().max()))
+    for p, q in zip(ms[0].parameters(), ms[1].parameters(), strict=True):
+        sa, sb = opts[0].state.get(p, {}), opts[1].state.get(q, {})
+        assert set(sa) == set(sb) and all(torch.allclose(torch.as_tensor(sa[k]).double(),
+                                                         torch.as_tensor(sb[k]).double(), atol=1e-12) for k in sa)
+
+
+def test_grad_scaler_skips_and_unscales_as_with_torch():
+    """torch.amp.GradScaler: unscale_ and the inf check read the adapter's grads as torch's,
+    a step with an inf gradient is skipped on both sides, and the scale follows."""
+    ms, opts, scalers = [], [], []
+    for make in (lambda ps: dt.Optimizer(ps, descent.adamw, lr=0.01), lambda ps: torch.optim.AdamW(ps, lr=0.01)):
+        m = _two_heads()
+        ms.append(m)
+        opts.append(make(list(m.parameters())))
+        scalers.append(torch.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=3))
+    gen = torch.Generator().manual_seed(2)
+    batches = [torch.randn(16, 6, generator=gen) for _ in range(12)]
+    scales = ([], [])
+    for t, x in enumerate(batches):
+        for m, o, sc, seen in zip(ms, opts, scalers, scales, strict=True):
+            o.zero_grad()
+            loss = (m["a"](torch.tanh(m["body"](x))) ** 2).mean() * (float("inf") if t == 7 else 1.0)
+            sc.scale(loss).backward()
+            sc.unscale_(o)
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+            sc.step(o)
+            sc.update()
+            seen.append(sc.get_scale())
+    assert scales[0] == scales[1] and scales[0][7] == scales[0][6] / 2  # the inf step was skipped on both
+    for p, q in zip(ms[0].parameters(), ms[1].parameters(), strict=True):
+        assert torch.allclose(p, q, rtol=0, atol=1e-6), float((p - q).abs().max())
+    assert all(p not in opts[0].state or "exp_avg" in opts[0].state[p] for p in ms[0]["b"].parameters())
+    assert not any(opts[1].state.get(q) for q in ms[1]["b"].parameters())  # torch: head b never stepped
+    assert not any(opts[0].state.get(p) for p in ms[0]["b"].parameters())  # nor here

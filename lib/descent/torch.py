@@ -53,16 +53,17 @@ How the flat path is fast (``bench/torch_step.py``)
   of ~10 small ops per parameter, and no gradient is ever copied.
 * **Grad ``None`` without ``None``.**  Because the flat gradient must stay in place,
   :meth:`Optimizer.zero_grad` zeroes the buffer instead of setting ``p.grad = None``,
-  and remembers that the gradients are "None" until autograd writes into them (each
-  alias has its own version counter, which autograd's in-place accumulation bumps).
+  and remembers that the gradients are "None" until autograd accumulates into them: a
+  post-accumulate-grad hook on each parameter marks it when autograd writes its
+  gradient (torch's own ``AccumulateGrad``, under DDP, AMP and ``torch.compile`` alike).
   A parameter that got no gradient since ``zero_grad`` is skipped exactly as torch
-  skips a ``None`` grad (no state change, no weight decay).  A grad that the user set
-  to ``None`` or replaced by another tensor is honoured too (a replaced grad is copied
-  into the buffer, so ``model.zero_grad()``, which sets ``None``, works but copies).
-  Visible differences: between ``zero_grad()`` and ``backward()``, ``p.grad`` reads as
-  zeros instead of ``None``; and an in-place change to such a grad by the user (e.g.
-  ``clip_grad_norm_`` scaling the zero grad of a parameter the loss did not reach)
-  counts as a gradient, where torch would have skipped the ``None``.
+  skips a ``None`` grad (no state change, no weight decay), whatever else touched its
+  buffer in place (``clip_grad_norm_`` scaling the zeros of a parameter the loss did not
+  reach, ``GradScaler.unscale_``).  A grad that the user set to ``None`` or replaced by
+  another tensor is honoured too (a replaced grad is copied into the buffer, so
+  ``model.zero_grad()``, which sets ``None``, works but copies).  The one visible
+  difference: between ``zero_grad()`` and ``backward()``, ``p.grad`` reads as zeros
+  instead of ``None``.
 * **State in the buckets.**  A bucket keeps the state as flat tensors and per-parameter
   numbers (``t`` …); ``self.state[p]`` holds views of them under torch's names
   (:meth:`Optimizer._show`), so ``state_dict`` sees the live values.  ``load_state_dict``,
@@ -168,12 +169,28 @@ class _FusedSteps:
 # ------------------------------------------------------------------ buckets
 
 
+_SPARSE = ("descent.torch.Optimizer: this rule does not support sparse gradients (a parameter of shape {} has one, "
+           "e.g. from nn.Embedding(sparse=True)); use descent.sparse_adam for it, or a dense embedding")
+
+
+class _Mark:
+    """A post-accumulate-grad hook: ``marks[i] = True`` when autograd writes the gradient."""
+
+    __slots__ = ("marks", "i")
+
+    def __init__(self, marks, i):
+        self.marks, self.i = marks, i
+
+    def __call__(self, param):
+        self.marks[self.i] = True
+
+
 class _Bucket:
     """The parameters of one group on one device with one dtype, and their state.
 
     ``flat`` buckets own a flat parameter buffer (``p.data`` are views), a flat gradient
-    buffer (``p.grad`` are aliases with their own version counters) and flat state
-    buffers; a non-flat bucket holds one parameter that is updated in place.
+    buffer (``p.grad`` are aliases; a hook marks each one autograd accumulates into) and
+    flat state buffers; a non-flat bucket holds one parameter that is updated in place.
     """
 
     def __init__(self, group, params, flat):
@@ -199,6 +216,7 @@ class _Bucket:
                 self.g = torch.zeros(self.numel, dtype=self.dtype, device=self.device)
                 storage = self.g.untyped_storage()
                 self.grads, self.present, self.ptrs = [], [], []
+                self.accumulated = [False] * len(params)  # by autograd since zero_grad (the hooks)
                 for p, o, n in zip(params, self.offsets, self.numels, strict=True):
                     self._x[o:o + n].copy_(p.data.reshape(-1))
                     p.data = self._x[o:o + n].view(p.shape)
@@ -211,7 +229,14 @@ class _Bucket:
                     p.grad = alias
                     self.grads.append(alias)
                     self.present.append(had)
-                self.versions = [a._version for a in self.grads]
+            self.hooks = [p.register_post_accumulate_grad_hook(_Mark(self.accumulated, i))
+                          for i, p in enumerate(params)]
+
+    def release(self):
+        """Remove the hooks (the bucket is being dropped)."""
+        for h in getattr(self, "hooks", ()):
+            h.remove()
+        self.hooks = []
 
     @property
     def x(self):
@@ -229,19 +254,19 @@ class _Bucket:
         if not self.flat:
             g = self.params[0].grad
             if g is not None and g.is_sparse:
-                raise RuntimeError("descent.torch.Optimizer does not support sparse gradients")
+                raise RuntimeError(_SPARSE.format(tuple(self.params[0].shape)))
             return [g is not None]
         out = []
         for i, p in enumerate(self.params):
             g, alias = p.grad, self.grads[i]
             if g is alias:
-                out.append(self.present[i] or alias._version != self.versions[i])
+                out.append(self.present[i] or self.accumulated[i])
             elif g is None:
                 self.present[i] = False
                 out.append(False)
             else:  # replaced by the user or by a set_to_none zero_grad + backward: copy back
                 if g.is_sparse:
-                    raise RuntimeError("descent.torch.Optimizer does not support sparse gradients")
+                    raise RuntimeError(_SPARSE.format(tuple(self.params[0].shape)))
                 with torch.no_grad():
                     alias.copy_(g)
                 p.grad = alias
@@ -260,14 +285,14 @@ class _Bucket:
                     self.present[i] = True
             if set_to_none:
                 self.present[i] = False
-        self.versions = [a._version for a in self.grads]
+        self.accumulated[:] = [False] * len(self.params)
 
     def grad_is_none(self):
         """Per parameter: is the grad "None" (emulated) right now?"""
         if not self.flat:
             return [self.params[0].grad is None]
-        return [p.grad is None or (p.grad is a and not pr and a._version == v)
-                for p, a, pr, v in zip(self.params, self.grads, self.present, self.versions, strict=True)]
+        return [p.grad is None or (p.grad is a and not pr and not acc)
+                for p, a, pr, acc in zip(self.params, self.grads, self.present, self.accumulated, strict=True)]
 
     # -- views -------------------------------------------------------------------
     def xs(self, i):
@@ -514,6 +539,7 @@ class Optimizer(torch.optim.Optimizer):
             return
         self._none = set()
         for b in self._buckets:
+            b.release()
             for p, is_none in zip(b.params, b.grad_is_none(), strict=True):
                 if is_none:
                     self._none.add(id(p))
