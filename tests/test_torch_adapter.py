@@ -528,3 +528,25 @@ def test_grad_scaler_skips_and_unscales_as_with_torch():
     assert all(p not in opts[0].state or "exp_avg" in opts[0].state[p] for p in ms[0]["b"].parameters())
     assert not any(opts[1].state.get(q) for q in ms[1]["b"].parameters())  # torch: head b never stepped
     assert not any(opts[0].state.get(p) for p in ms[0]["b"].parameters())  # nor here
+
+
+def test_a_compiled_model_steps_as_with_torch(f64):
+    """torch.compile'd forward (dynamo, eager backend): gradients still reach the adapter
+    through torch's AccumulateGrad, and the head the loss skips is skipped."""
+    ms, opts = [], []
+    for make in (lambda ps: dt.Optimizer(ps, descent.adam, lr=0.02), lambda ps: torch.optim.Adam(ps, lr=0.02)):
+        m = _two_heads(3)
+        ms.append(m)
+        opts.append(make(list(m.parameters())))
+    gen = torch.Generator().manual_seed(4)
+    batches = [torch.randn(16, 6, generator=gen) for _ in range(8)]
+    for m, o in zip(ms, opts, strict=True):
+        f = torch.compile(lambda x, m=m: (m["a"](torch.tanh(m["body"](x))) ** 2).mean(), backend="eager")
+        for x in batches:
+            o.zero_grad()
+            f(x).backward()
+            torch.nn.utils.clip_grad_norm_(m.parameters(), 0.5)
+            o.step()
+    for p, q in zip(ms[0].parameters(), ms[1].parameters(), strict=True):
+        assert torch.allclose(p, q, rtol=0, atol=1e-12), float((p - q).abs().max())
+    assert not any(opts[0].state.get(p) for p in ms[0]["b"].parameters())
