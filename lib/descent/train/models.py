@@ -24,35 +24,31 @@ from torch import nn
 MODELS = ("cnn", "mlp")
 
 
+def _dense(layers, width, hidden, dropout, first_dropout=True) -> nn.Sequential:
+    """``layers`` followed by ``hidden`` ReLU layers and ten logits, with dropout before every
+    linear layer (but the first, unless ``first_dropout``)."""
+    for k, h in enumerate(hidden):
+        if dropout and (first_dropout or k > 0):
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.Linear(width, int(h)), nn.ReLU()]
+        width = int(h)
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(width, 10))
+    return nn.Sequential(*layers)
+
+
 def cnn(channels=(6, 16), hidden=(120, 84), dropout=0.0) -> nn.Sequential:
     """LeNet-style: two 5x5 convolutions with max-pooling, then ``hidden`` linear layers."""
     c1, c2 = (int(c) for c in channels)
     layers = [nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
               nn.Conv2d(c1, c2, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()]
-    width = c2 * 5 * 5
-    for h in hidden:
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        layers += [nn.Linear(width, int(h)), nn.ReLU()]
-        width = int(h)
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(width, 10))
-    return nn.Sequential(*layers)
+    return _dense(layers, c2 * 5 * 5, hidden, dropout)
 
 
 def mlp(hidden=(256, 256), dropout=0.0) -> nn.Sequential:
     """Fully connected: 784 pixels, ``hidden`` ReLU layers, ten logits."""
-    layers, width = [nn.Flatten()], 28 * 28
-    for k, h in enumerate(hidden):
-        if dropout and k > 0:
-            layers.append(nn.Dropout(dropout))
-        layers += [nn.Linear(width, int(h)), nn.ReLU()]
-        width = int(h)
-    if dropout:
-        layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(width, 10))
-    return nn.Sequential(*layers)
+    return _dense([nn.Flatten()], 28 * 28, hidden, dropout, first_dropout=False)
 
 
 def build(name: str, dropout: float = 0.0, **widths) -> nn.Sequential:

@@ -37,9 +37,6 @@ class EMAExplorer(Kind):
             ylim = (math.floor(2 * (self.signal.min() - spread)) / 2, math.ceil(2 * (self.signal.max() + spread)) / 2)
         self._limits = [[_lim(0, n + 1), _lim(*ylim)], [_lim(0, n + 1), [0.0, 1.0]]]
 
-    def limits(self, key=()):
-        return self._limits
-
     def setup(self, fig, axes):
         ax, ax2 = axes
         n = self.signal.size

@@ -100,7 +100,15 @@ class Kind:
         raise NotImplementedError
 
     def rules(self) -> list:
-        """Every rule description of the panel (for its colours and labels)."""
-        return []
+        """Every rule description of the panel (for its colours and labels): those of its
+        ``race`` [(label, rule)], or its one ``rule``, or none."""
+        if hasattr(self, "race"):
+            return [d for _, d in self.race]
+        return [self.rule] if hasattr(self, "rule") else []
+
+    def limits(self, key=()):
+        """[[xlim, ylim]] per axes for the controls' values ``key``; fixed (``_limits``) unless a
+        kind computes them."""
+        return self._limits
 
 

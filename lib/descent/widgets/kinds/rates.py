@@ -32,12 +32,6 @@ class StepLengths(Kind):
         # the curves are drawn through log-spaced steps (every step up to 100): the same shape, fewer points
         self.index = sorted({int(round(v)) for v in np.geomspace(1, self.steps, 300)} | set(range(1, min(self.steps, 100) + 1)))
 
-    def rules(self):
-        return [d for _, d in self.race]
-
-    def limits(self, key=()):
-        return self._limits
-
     def setup(self, fig, axes):
         ax = axes[0]
         ax.set_xscale("log")
@@ -143,12 +137,6 @@ class RateRace(Kind):
         self.controls = S.controls_of(objective, [d for _, d in self.race])
         self._limits = [[_lim(0, self.steps), _lim(*ylim)]]
         self._styles = [plot.style(S.rule_names(d)[0], label) for label, d in self.race]
-
-    def rules(self):
-        return [d for _, d in self.race]
-
-    def limits(self, key=()):
-        return self._limits
 
     def setup(self, fig, axes):
         ax = axes[0]

@@ -37,9 +37,6 @@ class Run1D(Kind):
     def _obj(self, key):
         return self.objs[key[0]] if self.function else self.objective
 
-    def rules(self):
-        return [self.rule]
-
     def limits(self, key):
         if key not in self._limits:
             obj = self._obj(key)
@@ -133,9 +130,6 @@ class Race2D(Kind):
         self._limits = None
         self._needs = [[c.name for c in S.controls_of(d)] for _, d in self.race]
         self._last: dict = {}  # per rule: the last run and the values it was made from
-
-    def rules(self):
-        return [d for _, d in self.race]
 
     def limits(self, key=()):
         if self._limits is None:
@@ -252,12 +246,6 @@ class Schedule1D(Kind):
                         [_lim(lo, hi), _lim(np.nanmin(fx) - pad, np.nanmax(fx) + pad)],
                         [_lim(-0.5, steps + 0.5), _lim(self.floor / 3, top)]]
 
-    def rules(self):
-        return [self.rule]
-
-    def limits(self, key=()):
-        return self._limits
-
     def setup(self, fig, axes):
         from matplotlib.lines import Line2D
 
@@ -370,12 +358,6 @@ class FirstSteps(Kind):
         fx = objective.f(np.linspace(lo, hi, 400)[:, None])
         pad = 0.05 * (fx.max() - fx.min())
         self._limits = [[_lim(lo, hi), _lim(fx.min() - pad, fx.max() + pad)]]
-
-    def rules(self):
-        return [self.rule]
-
-    def limits(self, key=()):
-        return self._limits
 
     def setup(self, fig, axes):
         plot.curve(axes[0], self.objective)
