@@ -359,10 +359,15 @@ def test_every_twin_rule_matches(parity):
     assert not bad, "\n".join(bad)
 
 
+def _table_differences(parity, table, label):
+    """One line per case of ``table`` (schedules, averages) where the twin differs."""
+    cases, refs = parity[table]
+    return [f"{label(c)}: {d}" for c, r, js in zip(cases, refs, parity["js"][table], strict=True)
+            if (d := first_difference(r, js)) is not None]
+
+
 def test_every_twin_schedule_matches(parity):
-    cases, refs = parity["schedules"]
-    bad = [f"{c['schedule']}: {d}" for c, r, js in zip(cases, refs, parity["js"]["schedules"], strict=True)
-           if (d := first_difference(r, js)) is not None]
+    bad = _table_differences(parity, "schedules", lambda c: c["schedule"])
     assert not bad, "\n".join(bad)
 
 
@@ -373,9 +378,7 @@ def test_the_twin_formats_numbers_as_python_does(parity):
 
 
 def test_every_twin_average_matches(parity):
-    cases, refs = parity["averages"]
-    bad = [f"rho={c['rho']}: {d}" for c, r, js in zip(cases, refs, parity["js"]["averages"], strict=True)
-           if (d := first_difference(r, js)) is not None]
+    bad = _table_differences(parity, "averages", lambda c: f"rho={c['rho']}")
     assert not bad, "\n".join(bad)
 
 
