@@ -142,8 +142,10 @@ class _FusedSteps:
     On the CPU (float32, float64) the step's scalars travel packed in one float64 tensor
     (``packed``) and the sizes start static: Python floats would be specialized (a
     recompile whenever ``lr`` or a bias correction changes) or, made symbolic, cost a
-    slower kernel and a longer call (Adam at 2 M parameters: 1.6 ms symbolic, 1.2-1.3 ms
-    static with packed scalars, torch's fused step 1.1 ms; bench/torch_step.py).  A second
+    slower kernel and a longer call (the traced Adam step on 2 M parameters alone, one
+    thread: 1.6 ms symbolic, 1.2-1.3 ms static with packed scalars, torch's fused step
+    1.1 ms; in bench/torch_step.py the 125 K SGD step went from 1.63x to 1.42x torch's
+    fused one, the 2 M steps did not move beyond the noise).  A second
     bucket size of the same source recompiles once with symbolic sizes (torch.compile's
     automatic dynamic).  A 0-d float64 scalar does not promote a float32 tensor, so the
     arithmetic is the one the eager rule does with Python floats.
