@@ -4,7 +4,8 @@
 #   1. system packages, from Debian: chromium (the browser layer of the tests),
 #      nodejs (the JavaScript twin of the live panels and its parity test) and
 #      dataset-fashion-mnist (the real data of Chapter 09, read from
-#      /usr/share/datasets/fashion-mnist; nothing is downloaded at run time);
+#      /usr/share/datasets/fashion-mnist; nothing is downloaded at run time) and gcc
+#      (descent.torch compiles its fused CPU steps as C loops; torch.compile needs it too);
 #   2. a virtual environment (.venv, or $VENV) with requirements.txt, which ends with the
 #      book's own library `descent` installed in editable mode.
 #
@@ -20,11 +21,13 @@ PYTHON="${PYTHON:-python3}"
 have_chromium() { command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; }
 have_node() { command -v node >/dev/null 2>&1; }
 have_fashion() { [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; }
+have_cc() { command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1; }
 
 missing=()
 have_chromium || missing+=(chromium)
 have_node || missing+=(nodejs)
 have_fashion || missing+=(dataset-fashion-mnist)
+have_cc || missing+=(gcc)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO="none"; fi

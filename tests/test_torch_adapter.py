@@ -11,6 +11,7 @@ with parameters whose grad is None, with a closure, and under OneCycleLR, which 
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ torch = pytest.importorskip("torch")
 
 import descent  # noqa: E402
 import descent.torch as dt  # noqa: E402
+from _requires import require_system  # noqa: E402
 from descent.torch import _trace  # noqa: E402
 
 TOL = dict(atol=1e-12, rtol=1e-12)
@@ -354,9 +356,9 @@ def test_traced_step_equals_eager_rule(f64, rule, kw):
     for t in range(8):
         g = torch.randn(50, generator=gen)
         fields = [f for f in state._fields if isinstance(getattr(state, f), torch.Tensor)]
-        src, scalars, new_sym = _trace(opt, state, fields)
+        prog, scalars, new_sym = _trace(opt, state, fields)
         scope = {"torch": torch}
-        exec(src, scope)
+        exec(prog.python(), scope)
         arrays = [getattr(state, f).clone() for f in fields]
         scope["fused"](g, x, *arrays, *scalars)
         step, state = opt.update(g, state, x_ref)
@@ -371,15 +373,20 @@ def test_traced_step_equals_eager_rule(f64, rule, kw):
     ("Adam", descent.adam, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("SGD", descent.sgd, dict(lr=0.05, momentum=0.9, weight_decay=0.1)),
 ])
-def test_fused_path_matches_torch(f64, name, rule, kw):
-    """fuse=True: the traced step goes through torch.compile (backend "eager" here, to keep
-    the C++ compiler out of the test; bench/torch_step.py runs inductor) and still equals
-    torch, through a structure change (SGD's first step differs from the next) and a
-    StepLR schedule (new scalars, no recompile)."""
+@pytest.mark.parametrize("native", [True, False], ids=["c-loop", "torch.compile"])
+def test_fused_path_matches_torch(f64, name, rule, kw, native, tmp_path, monkeypatch):
+    """fuse=True: the traced step runs as a C loop (native) or goes through torch.compile
+    (backend "eager" here, to keep inductor's compile time out of the test;
+    bench/torch_step.py runs inductor) and still equals torch, through a structure change
+    (SGD's first step differs from the next) and a StepLR schedule (new scalars, no
+    recompile)."""
+    if native:
+        require_system(shutil.which("cc") is not None or shutil.which("gcc") is not None, "A C compiler", "gcc")
+    monkeypatch.setenv("DESCENT_KERNEL_CACHE", str(tmp_path))
     m_ref, m = mlp(), mlp()
     o_ref = getattr(torch.optim, name)(groups(m_ref, kw["lr"]), **kw)
     o = dt.Optimizer(groups(m, kw["lr"]), rule, fuse=True, **kw)
-    o._fusion = dt._FusedSteps(backend="eager")
+    o._fusion = dt._FusedSteps(backend="eager", native=native)
     s_ref = torch.optim.lr_scheduler.StepLR(o_ref, step_size=4, gamma=0.5)
     s = torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)
     for i in range(12):
@@ -388,7 +395,7 @@ def test_fused_path_matches_torch(f64, name, rule, kw):
         s_ref.step()
         s.step()
         assert_params(m_ref, m)
-    assert o._fusion.compiled, "the fused path was not taken"
+    assert {k[1] for k in o._fusion.compiled} == {"c" if native else "packed"}, "the fused path was not taken"
     assert o._fusion.broken is None
 
 

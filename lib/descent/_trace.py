@@ -1,12 +1,13 @@
 """Symbolic tracing of a rule's update, for the fused path of :mod:`descent.torch`.
 
 ``_trace(rule, state, array_fields)`` runs ``rule.update`` once on symbols instead of
-arrays.  Array operations are recorded as lines of Python (``v3 = v1 * s2``); numbers the
-rule computes from hyperparameters and the step count (``lr / (1 - beta1 ** t)``) are
-evaluated in Python as usual and become scalar arguments ``s0, s1, ...``.  The result is
-the source of one function that updates ``x`` and the state in place, which
-:mod:`descent.torch` hands to ``torch.compile``: one fused loop per step, and changing
-``lr`` or ``betas`` changes arguments, not the code.  Nothing here imports torch.
+arrays.  Array operations are recorded as a straight-line program (:class:`_Program`: ops
+such as ``("v3", "*", ("v1", "s2"))``); numbers the rule computes from hyperparameters and
+the step count (``lr / (1 - beta1 ** t)``) are evaluated in Python as usual and become
+scalar arguments ``s0, s1, ...``.  The program updates ``x`` and the state in place; it
+is written out as Python for ``torch.compile`` (:meth:`_Program.python`) or as a C loop
+(:mod:`descent._kernels`): one fused loop per step, and changing ``lr`` or ``betas``
+changes arguments, not the code.  Nothing here imports torch.
 
 A symbol (:class:`_Sym`) gets its operators from the tables :data:`_BINARY` and
 :data:`_UNARY`, its namespace (:class:`_SymNamespace`, what ``xp.maximum`` … resolve to)
@@ -18,6 +19,7 @@ its values, call another function, raise it to an array power) raises
 from __future__ import annotations
 
 import numbers
+from typing import NamedTuple
 
 
 class _Untraceable(Exception):
@@ -45,11 +47,11 @@ class _Sym:
 
     def __pow__(self, o):
         if isinstance(o, numbers.Real) and not isinstance(o, bool):
-            return self.tr.emit(f"{self.name} ** {float(o)!r}")  # exponent baked: x**0.5 is sqrt
+            return self.tr.emit("**", self.name, float(o))  # exponent baked: x**0.5 is sqrt
         raise _Untraceable("array exponent")
 
     def __rpow__(self, o):
-        return self.tr.emit(f"torch.pow({self.tr.scalar(o)}, {self.name})")
+        return self.tr.emit("rpow", self.tr.scalar(o), self.name)
 
     def __pos__(self):
         return self
@@ -64,8 +66,8 @@ _BINARY = {
     "/": ("__truediv__", "__rtruediv__"),
     "<": ("__lt__", None), "<=": ("__le__", None), ">": ("__gt__", None), ">=": ("__ge__", None),
 }
-#: unary method -> the expression it records ({} is the operand)
-_UNARY = {"__neg__": "-{}", "__abs__": "{}.abs()"}
+#: unary method -> the op it records
+_UNARY = {"__neg__": "neg", "__abs__": "abs"}
 
 
 def _binary_method(op, reflected):
@@ -75,9 +77,9 @@ def _binary_method(op, reflected):
     return method
 
 
-def _unary_method(template):
+def _unary_method(op):
     def method(self):
-        return self.tr.emit(template.format(self.name))
+        return self.tr.emit(op, self.name)
 
     return method
 
@@ -86,7 +88,7 @@ def _function(fn):
     def call(self, *args):
         if not all(isinstance(a, _Sym) for a in args):
             raise _Untraceable(f"{fn} on numbers")
-        return self.tr.emit(f"torch.{fn}({', '.join(a.name for a in args)})")
+        return self.tr.emit(fn, *(a.name for a in args))
 
     return call
 
@@ -107,7 +109,7 @@ class _SymNamespace:
 
 
 #: the functions rules take from their array namespace (``maximum``, ``where`` …); each
-#: records ``torch.<name>(<its array arguments>)``
+#: records the op ``<name>`` on its array arguments (``torch.<name>`` in Python)
 _FUNCTIONS = ("maximum", "minimum", "where", "sqrt", "abs", "sign", "exp", "log")
 
 
@@ -126,52 +128,99 @@ def _install_methods():
 _install_methods()
 
 
+class _Program(NamedTuple):
+    """A traced step: ``fused(g, x, a_<field>..., s0, s1, ...)`` as a straight-line program.
+
+    ``ops`` are ``(name, op, operands)``: ``op`` is a binary operator of :data:`_BINARY`,
+    ``"neg"``, ``"abs"``, ``"**"`` (operands: a name and the exponent, a float),
+    ``"rpow"`` (a scalar to an array power) or a function of :data:`_FUNCTIONS`; operands
+    are names (``g``, ``x``, ``a_<field>``, ``v<k>``, ``s<k>``).  Then ``x += step`` and
+    each ``(field, name)`` of ``writes`` stores ``name`` into ``a_<field>``.  Hashable: it
+    keys the caches of compiled steps."""
+
+    ops: tuple
+    fields: tuple
+    step: str
+    writes: tuple
+    n_scalars: int
+
+    def args(self):
+        return ["g", "x"] + [f"a_{f}" for f in self.fields] + [f"s{i}" for i in range(self.n_scalars)]
+
+    def python(self):
+        """The program as the source of a Python function ``fused`` on torch tensors."""
+        lines = []
+        for name, op, operands in self.ops:
+            if op in _BINARY:
+                expr = f"{operands[0]} {op} {operands[1]}"
+            elif op == "neg":
+                expr = f"-{operands[0]}"
+            elif op == "**":
+                expr = f"{operands[0]} ** {operands[1]!r}"
+            elif op == "rpow":
+                expr = f"torch.pow({operands[0]}, {operands[1]})"
+            else:
+                expr = f"torch.{op}({', '.join(operands)})"
+            lines.append(f"{name} = {expr}")
+        lines.append(f"x.add_({self.step})")
+        lines += [f"a_{f}.copy_({v})" for f, v in self.writes]
+        return f"def fused({', '.join(self.args())}):\n" + "".join(f"    {ln}\n" for ln in lines)
+
+
+#: the names of values and scalars, made once (a trace is on the hot path of every step)
+_V = tuple(f"v{i}" for i in range(512))
+_S = tuple(f"s{i}" for i in range(512))
+
+
 class _Tracer:
     def __init__(self):
-        self.lines, self.scalars, self.ns = [], [], _SymNamespace(self)
+        self.ops, self.scalars, self.ns = [], [], _SymNamespace(self)
 
     def scalar(self, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise _Untraceable(f"operand {type(value).__name__}")
-        self.scalars.append(float(value))
-        return f"s{len(self.scalars) - 1}"
+        if type(value) is not float:  # the common case skips the slow ABC check
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise _Untraceable(f"operand {type(value).__name__}")
+            value = float(value)
+        k = len(self.scalars)
+        self.scalars.append(value)
+        return _S[k] if k < len(_S) else f"s{k}"
 
     def operand(self, v):
-        if isinstance(v, _Sym):
+        if type(v) is _Sym:
             if v.tr is not self:
                 raise _Untraceable("foreign symbol")
             return v.name
         return self.scalar(v)
 
     def binary(self, op, a, b):
-        return self.emit(f"{self.operand(a)} {op} {self.operand(b)}")
+        return self.emit(op, self.operand(a), self.operand(b))
 
-    def emit(self, expr):
-        name = f"v{len(self.lines)}"
-        self.lines.append(f"{name} = {expr}")
+    def emit(self, op, *operands):
+        k = len(self.ops)
+        name = _V[k] if k < len(_V) else f"v{k}"
+        self.ops.append((name, op, operands))
         return _Sym(self, name)
 
 
 def _trace(rule, state, array_fields):
-    """Run ``rule.update`` on symbols.  Returns ``(src, scalars, new_state)``: the source of
-    ``fused(g, x, a_<field>..., s0, s1, ...)`` (it also keys the compiled-function cache), the
-    scalar arguments of this step, and the new state (its numbers, e.g. ``t``, are real)."""
+    """Run ``rule.update`` on symbols.  Returns ``(program, scalars, new_state)``: the
+    :class:`_Program` (it also keys the caches of compiled steps), the scalar arguments of
+    this step, and the new state (its numbers, e.g. ``t``, are real)."""
     tr = _Tracer()
     g, x = _Sym(tr, "g"), _Sym(tr, "x")
     sym_state = state._replace(**{f: _Sym(tr, f"a_{f}") for f in array_fields})
     step, new = rule.update(g, sym_state, x)
     if not isinstance(step, _Sym):
         raise _Untraceable("the step is not an array")
-    out = ["x.add_(" + step.name + ")"]
+    writes = []
     for f in array_fields:
         v = getattr(new, f)
         if not isinstance(v, _Sym):
             raise _Untraceable(f"state field {f} is not an array")
         if v.name != f"a_{f}":
-            out.append(f"a_{f}.copy_({v.name})")
+            writes.append((f, v.name))
     for f in new._fields:
         if f not in array_fields and isinstance(getattr(new, f), _Sym):
             raise _Untraceable(f"state field {f} became an array")
-    args = ["g", "x"] + [f"a_{f}" for f in array_fields] + [f"s{i}" for i in range(len(tr.scalars))]
-    src = f"def fused({', '.join(args)}):\n" + "".join(f"    {ln}\n" for ln in tr.lines + out)
-    return src, tr.scalars, new
+    prog = _Program(tuple(tr.ops), tuple(array_fields), step.name, tuple(writes), len(tr.scalars))
+    return prog, tr.scalars, new

@@ -71,18 +71,26 @@ How the flat path is fast (``bench/torch_step.py``)
   buckets; the next step lays them out again and imports the state
   (:meth:`Optimizer._import`).  Parameters with different step counts, or some without a
   grad, are updated one by one with the same rule (:meth:`Optimizer._step_some`).
-* **Fused large buckets.**  An out-of-place rule on millions of elements costs one
-  memory pass per operator.  For large buckets the rule is *traced* with symbolic
-  arrays (:mod:`descent._trace`; scalars such as ``lr / (1 - beta1**t)`` are computed in
-  Python, as in eager mode), the array expression is turned into one function that
-  updates ``x`` and the state in place, and that function goes through ``torch.compile``
-  (:class:`_FusedSteps`, one per Optimizer): one fused loop, the scalars passed as
-  arguments so changing ``lr``/``betas``/``momentum`` never recompiles.  If compiling is
-  not possible the adapter warns once and falls back to eager evaluation in cache-sized
-  chunks (:data:`CHUNK`).  ``fuse=False`` switches fusion off (no compile time, e.g. in
-  notebooks: the first compile takes seconds), ``fuse=True`` forces it, ``"auto"`` fuses
-  CUDA buckets and CPU buckets from :data:`FUSE_MIN_NUMEL_CPU` elements.  A step structure
-  is compiled only once it repeats, so SGD's special first step runs eagerly.
+* **Fused buckets.**  An out-of-place rule on millions of elements costs one memory pass
+  per operator, and on a small model every operator is mostly Python.  So the rule is
+  *traced* with symbolic arrays (:mod:`descent._trace`; scalars such as
+  ``lr / (1 - beta1**t)`` are computed in Python, as in eager mode) into a straight-line
+  program that updates ``x`` and the state in place, and the program runs as one loop
+  (:class:`_FusedSteps`, one per Optimizer), the scalars passed as arguments so changing
+  ``lr``/``betas``/``momentum`` never recompiles.  On the CPU (float32, float64) the loop
+  is C (:mod:`descent._kernels`): compiled once by the system's C compiler in about 0.2 s
+  (cached on disk), called through ctypes in a few microseconds, with IEEE arithmetic, so
+  it has the eager rule's bits wherever torch's own kernels are correctly rounded.  On
+  CUDA (and for bfloat16 on the CPU) the program goes through ``torch.compile``.  If
+  compiling is not possible the adapter warns once and falls back to eager evaluation in
+  cache-sized chunks (:data:`CHUNK`).  ``fuse=False`` switches fusion off, ``fuse=True``
+  forces it, ``"auto"`` fuses CUDA buckets and CPU buckets from :data:`FUSE_MIN_NUMEL_CPU`
+  elements.  A step structure is compiled only once it repeats, so SGD's special first
+  step runs eagerly.
+* **Little Python per step.**  A step of a small model is mostly bookkeeping, so the hot
+  path checks the buffers and the gradients with ``map`` over C-level getters, sets the
+  grad mode with one call instead of the ``no_grad`` decorator, and writes the step
+  counts shown in ``state_dict`` through a NumPy view (no tensor dispatch).
 
 Parameters that cannot share a flat buffer (non-contiguous …) are buckets of one, updated
 in place with the same rule.
@@ -97,11 +105,13 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import operator
 import warnings
 from collections import Counter
 
 import torch
 
+from . import _kernels
 from ._trace import _trace, _Untraceable
 from .rules import TORCH_TWINS, SparseGrad
 from .rules.base import torch_state_keys
@@ -109,11 +119,10 @@ from .rules.base import torch_state_keys
 __all__ = ["Optimizer"]
 
 
-#: Buckets at least this large are fused with torch.compile under ``fuse="auto"`` on CPU;
-#: below it one eager rule call is already far faster than torch's per-tensor loop (at
-#: 125 K parameters eager Adam was 4.2x torch's fused step, the fused one 0.98x:
-#: bench/torch_step.py).
-FUSE_MIN_NUMEL_CPU = 1 << 16
+#: Buckets at least this large are fused under ``fuse="auto"`` on CPU (a C loop: about
+#: 0.2 s to compile once, a few microseconds a call); below it the eager rule's handful of
+#: tensor ops on a few thousand elements costs no more than a fused call.
+FUSE_MIN_NUMEL_CPU = 1 << 12
 #: Eager evaluation of a large bucket runs in chunks of this many elements so the rule's
 #: temporaries stay in cache.
 CHUNK = 1 << 17
@@ -134,39 +143,45 @@ def _scalar_dtype():
 
 
 class _FusedSteps:
-    """One Optimizer's compiled step functions, by traced source.
+    """One Optimizer's compiled step functions, by traced program.
 
-    A source is compiled once it has been traced twice (so SGD's special first step never
-    is); ``broken`` records why torch.compile failed, after which every step runs eagerly.
+    A program is compiled once it has been traced twice (so SGD's special first step never
+    is); ``broken`` records why compiling failed, after which every step runs eagerly.
+    Three ways to run one (:meth:`mode`):
 
-    On the CPU (float32, float64) the step's scalars travel packed in one float64 tensor
-    (``packed``) and the sizes start static: Python floats would be specialized (a
-    recompile whenever ``lr`` or a bias correction changes) or, made symbolic, cost a
-    slower kernel and a longer call (the traced Adam step on 2 M parameters alone, one
-    thread: 1.6 ms symbolic, 1.2-1.3 ms static with packed scalars, torch's fused step
-    1.1 ms; in bench/torch_step.py the 125 K SGD step went from 1.63x to 1.42x torch's
-    fused one, the 2 M steps did not move beyond the noise).  A second
-    bucket size of the same source recompiles once with symbolic sizes (torch.compile's
-    automatic dynamic).  A 0-d float64 scalar does not promote a float32 tensor, so the
-    arithmetic is the one the eager rule does with Python floats.
+    ``"c"`` — CPU float32/float64, ``native``: a C loop (:mod:`descent._kernels`), called
+        through ctypes for a few microseconds; IEEE arithmetic, so the eager rule's bits
+        for ``+ - * /``, comparisons and ``where``, and a correctly rounded ``sqrt``.
+    ``"packed"`` — CPU float32/float64 with ``native=False``: ``torch.compile`` with the
+        scalars packed in one float64 tensor and static sizes first.  Python floats would
+        be specialized (a recompile whenever ``lr`` or a bias correction changes) or, made
+        symbolic, cost a slower kernel; a 0-d float64 scalar does not promote a float32
+        tensor, so the arithmetic is the one the eager rule does.
+    ``"plain"`` — CUDA, and other dtypes on the CPU (bfloat16):
+        ``torch.compile(dynamic=True)`` with the scalars as arguments.
     """
 
-    def __init__(self, backend=BACKEND):
-        self.backend = backend
-        self.seen = Counter()  # (source, packed) -> times traced
-        self.compiled = {}  # (source, packed) -> compiled function
-        self.broken = None  # reason torch.compile failed, once
+    def __init__(self, backend=BACKEND, native=True):
+        self.backend, self.native = backend, native
+        self.seen = Counter()  # key -> times traced
+        self.compiled = {}  # key -> compiled function
+        self.broken = None  # reason compiling failed, once
+        self.kernels = _kernels.CKernels()
 
-    @staticmethod
-    def packs(x):
-        """Whether the scalars of a step on ``x`` travel as one tensor."""
-        return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+    def mode(self, x):
+        if x.device.type != "cpu":
+            return "plain"
+        if self.native and x.dtype in (torch.float32, torch.float64):
+            return "c"
+        return "packed" if x.dtype in (torch.float32, torch.float64) else "plain"
 
-    def _compile(self, src, packed):
+    def _compile(self, prog, mode, dtype):
+        if mode == "c":
+            return self.kernels.get(prog, str(dtype).removeprefix("torch."))
         scope = {"torch": torch}
-        exec(compile(src, "<descent.torch fused step>", "exec"), scope)  # noqa: S102
+        exec(compile(prog.python(), "<descent.torch fused step>", "exec"), scope)  # noqa: S102
         fused = scope["fused"]
-        if not packed:
+        if mode == "plain":
             return torch.compile(fused, dynamic=True, fullgraph=True, backend=self.backend)
 
         def fused_packed(*args):
@@ -174,25 +189,29 @@ class _FusedSteps:
 
         return torch.compile(fused_packed, dynamic=None, fullgraph=True, backend=self.backend)
 
-    def run(self, src, arrays, scalars):
-        """Run the fused step ``src`` on ``arrays`` (g, x, state) and ``scalars``; False when
-        it must run eagerly instead."""
-        packed = self.packs(arrays[1])
-        key = (src, packed)
-        self.seen[key] += 1
-        if self.seen[key] < 2 and key not in self.compiled:
-            return False
+    def run(self, prog, arrays, scalars, mode):
+        """Run the fused step ``prog`` on ``arrays`` (g, x, state) and ``scalars`` in ``mode``
+        (:meth:`mode` of ``x``); False when it must run eagerly instead."""
+        x = arrays[1]
+        key = (prog, mode, x.dtype)
+        fn = self.compiled.get(key)
+        if fn is None:
+            self.seen[key] += 1
+            if self.seen[key] < 2:
+                return False
         try:
-            fn = self.compiled.get(key)
             if fn is None:
-                fn = self.compiled[key] = self._compile(src, packed)
-            if packed:
+                fn = self.compiled[key] = self._compile(prog, mode, x.dtype)
+            if mode == "c":
+                if not fn(arrays, scalars, torch.get_num_threads()):
+                    return False
+            elif mode == "packed":
                 fn(*arrays, torch.tensor(scalars, dtype=torch.float64))
             else:
                 fn(*arrays, *scalars)
         except Exception as e:  # no compiler, unsupported backend ...: stay correct, go eager
             if self.broken is None:
-                warnings.warn(f"descent.torch: torch.compile failed ({type(e).__name__}: {e}); "
+                warnings.warn(f"descent.torch: compiling the fused step failed ({type(e).__name__}: {e}); "
                               "running the rule eagerly", UserWarning, stacklevel=4)
             self.broken = f"{type(e).__name__}: {e}"
             return False
@@ -201,6 +220,9 @@ class _FusedSteps:
 
 # ------------------------------------------------------------------ buckets
 
+
+_DATA_PTR = torch.Tensor.data_ptr
+_GRAD = operator.attrgetter("grad")
 
 _SPARSE = ("descent.torch.Optimizer: this rule does not support sparse gradients (a parameter of shape {} has one, "
            "e.g. from nn.Embedding(sparse=True)); use descent.sparse_adam for it, or a dense embedding")
@@ -239,10 +261,12 @@ class _Bucket:
         self.arrays = {}  # field -> flat state tensor
         self.scalars = {}  # field -> list of per-parameter numbers (t, mu_product ...)
         self.shown = {}  # field -> CPU tensor of the numbers, what state_dict shows
+        self.shown_np = {}  # field -> a NumPy view of the same memory
         self.started = [False] * len(params)
         self.uniform = True
         self.rule = None
-        self.fuse_off = False
+        self.fuse_off = False  # the rule turned out untraceable
+        self.fusable, self.mode = None, None  # decided on the first step (Optimizer._use_fuse)
         if flat:
             with torch.no_grad():
                 self._x = torch.empty(self.numel, dtype=self.dtype, device=self.device)
@@ -280,7 +304,7 @@ class _Bucket:
         """False once someone moved a parameter out of the flat buffer (``model.to`` …)."""
         if not self.flat:
             return True
-        return all(p.data_ptr() == q for p, q in zip(self.params, self.ptrs, strict=True))
+        return list(map(_DATA_PTR, self.params)) == self.ptrs
 
     def has_grad(self):
         """Which parameters have a gradient now (torch: ``p.grad is not None``)."""
@@ -289,9 +313,12 @@ class _Bucket:
             if g is not None and g.is_sparse:
                 raise RuntimeError(_SPARSE.format(tuple(self.params[0].shape)))
             return [g is not None]
+        grads = list(map(_GRAD, self.params))
+        if all(map(operator.is_, grads, self.grads)):  # the usual case: every grad is its alias
+            return list(map(operator.or_, self.present, self.accumulated))
         out = []
-        for i, p in enumerate(self.params):
-            g, alias = p.grad, self.grads[i]
+        for i, (p, g) in enumerate(zip(self.params, grads, strict=True)):
+            alias = self.grads[i]
             if g is alias:
                 out.append(self.present[i] or self.accumulated[i])
             elif g is None:
@@ -299,7 +326,7 @@ class _Bucket:
                 out.append(False)
             else:  # replaced by the user or by a set_to_none zero_grad + backward: copy back
                 if g.is_sparse:
-                    raise RuntimeError(_SPARSE.format(tuple(self.params[0].shape)))
+                    raise RuntimeError(_SPARSE.format(tuple(p.shape)))
                 with torch.no_grad():
                     alias.copy_(g)
                 p.grad = alias
@@ -465,8 +492,9 @@ class Optimizer(torch.optim.Optimizer):
         params: parameters or param groups, as for any torch optimizer.
         rule: a rule factory, e.g. ``descent.adam``; an objective-first one (``descent.lbfgs``)
             gets its objective from ``step(closure)``, which then needs the closure.
-        fuse: ``"auto"`` (fuse large CPU buckets and all CUDA buckets with
-            ``torch.compile``), ``True`` (fuse every bucket) or ``False`` (eager only);
+        fuse: ``"auto"`` (fuse CPU buckets from ``FUSE_MIN_NUMEL_CPU`` elements, as C
+            loops, and all CUDA buckets, with ``torch.compile``), ``True`` (fuse every
+            bucket) or ``False`` (eager only);
             only elementwise rules have buckets.
         **hyperparameters: the factory's keyword arguments; they become ``defaults``.
     """
@@ -561,7 +589,7 @@ class Optimizer(torch.optim.Optimizer):
         self._drop_buckets()
         d = dict(self.__dict__)
         d["_rules"], d["_none"] = {}, set()
-        d["_fusion"] = _FusedSteps(self._fusion.backend)  # compiled functions do not pickle
+        d["_fusion"] = _FusedSteps(self._fusion.backend, self._fusion.native)  # compiled functions do not pickle
         return d
 
     # -- layout ------------------------------------------------------------------
@@ -643,6 +671,7 @@ class Optimizer(torch.optim.Optimizer):
                 raise TypeError(f"descent.torch: state field {f!r} of {rule!r} is neither an array, a number nor None")
         b.shown = {f: torch.tensor([float(v) for v in vals], dtype=torch.float32 if f == "t" and _scalar_dtype() == torch.float32
                                    else torch.float64) for f, vals in b.scalars.items()}
+        b.shown_np = {f: v.numpy() for f, v in b.shown.items()}  # the same memory: a fill costs no dispatch
         b.rule = rule
 
     def _show(self, b, i):
@@ -700,8 +729,17 @@ class Optimizer(torch.optim.Optimizer):
                             p.grad.requires_grad_(False)
                         p.grad.zero_()
 
-    @torch.no_grad()
     def step(self, closure=None):
+        # torch.set_grad_enabled as a function, not the no_grad decorator: the same mode for
+        # a few microseconds less (the step of a small model is all overhead)
+        prev = torch.is_grad_enabled()
+        torch.set_grad_enabled(False)
+        try:
+            return self._step(closure)
+        finally:
+            torch.set_grad_enabled(prev)
+
+    def _step(self, closure):
         if self._kind == "closure":
             return self._step_closure(closure)
         loss = None
@@ -711,15 +749,17 @@ class Optimizer(torch.optim.Optimizer):
         if self._kind == "tensor":
             self._step_tensors()
             return loss
-        if self._buckets is None:
+        buckets = self._buckets
+        if buckets is None or not all(b.valid() for b in buckets):
+            if buckets is not None:
+                self._drop_buckets()
             self._layout()
-        elif not all(b.valid() for b in self._buckets):
-            self._drop_buckets()
-            self._layout()
-        for b in self._buckets:
+            buckets = self._buckets
+        for b in buckets:
             rule = self._build(b.group)
             has = b.has_grad()
-            if not any(has):
+            every = all(has)
+            if not every and not any(has):
                 continue
             if b.fields is None:
                 self._init_buffers(b, rule)
@@ -727,7 +767,7 @@ class Optimizer(torch.optim.Optimizer):
                 self._reconcile(b, rule)
             if b.uniform is None:
                 b.uniform = all(b.started) and all(len(set(v)) == 1 for v in b.scalars.values())
-            if all(has) and (b.uniform or not any(b.started)):
+            if every and (b.uniform or not any(b.started)):
                 self._step_all(b, rule)
             else:
                 self._step_some(b, rule, has)
@@ -768,7 +808,7 @@ class Optimizer(torch.optim.Optimizer):
         for f in b.scalars:
             v = getattr(new, f)
             b.scalars[f] = [v] * len(b.params)
-            b.shown[f].fill_(float(v))
+            b.shown_np[f].fill(v)
         if first:
             b.started = [True] * len(b.params)
             for i in range(len(b.params)):
@@ -855,22 +895,22 @@ class Optimizer(torch.optim.Optimizer):
 
     # -- fusion ------------------------------------------------------------------
     def _use_fuse(self, b):
-        if self._fuse is False or self._fusion.broken is not None or b.fuse_off or not b.flat:
+        if self._fusion.broken is not None or b.fuse_off:
             return False
-        if self._fuse is True:
-            return True
-        if b.device.type == "cuda":
-            return True
-        return b.device.type == "cpu" and b.numel >= FUSE_MIN_NUMEL_CPU
+        if b.fusable is None:  # decided once per bucket
+            b.fusable = b.flat and self._fuse is not False and (
+                self._fuse is True or b.device.type == "cuda" or (b.device.type == "cpu" and b.numel >= FUSE_MIN_NUMEL_CPU))
+            b.mode = self._fusion.mode(b.x)
+        return b.fusable
 
     def _fused(self, b, rule, state):
         """One compiled loop for the bucket; None to run eagerly instead."""
         fields = list(b.arrays)
         try:
-            src, scalars, new = _trace(rule, state, fields)
+            prog, scalars, new = _trace(rule, state, fields)
         except _Untraceable:
             b.fuse_off = True
             return None
-        if not self._fusion.run(src, (b.g, b.x, *(b.arrays[f] for f in fields)), scalars):
+        if not self._fusion.run(prog, (b.g, b.x, *(b.arrays[f] for f in fields)), scalars, b.mode):
             return None
         return new
