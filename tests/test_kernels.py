@@ -188,7 +188,7 @@ def test_adapter_runs_c_loops_and_equals_torch(name, rule, kw):
     o = dt.Optimizer(m.parameters(), rule, **kw)
     _train(m_ref, o_ref, 25)
     _train(m, o, 25)
-    assert [k[1] for k in o._fusion.compiled] == ["c"], "the C path was not taken"
+    assert {k[1] for k in o._fusion.compiled} == {"c"}, "the C path was not taken"
     for a, b in zip(m_ref.parameters(), m.parameters(), strict=True):
         torch.testing.assert_close(b, a, atol=1e-12, rtol=1e-12)
 

@@ -85,8 +85,8 @@ How the flat path is fast (``bench/torch_step.py``)
   compiling is not possible the adapter warns once and falls back to eager evaluation in
   cache-sized chunks (:data:`CHUNK`).  ``fuse=False`` switches fusion off, ``fuse=True``
   forces it, ``"auto"`` fuses CUDA buckets and CPU buckets from :data:`FUSE_MIN_NUMEL_CPU`
-  elements.  A step structure is compiled only once it repeats, so SGD's special first
-  step runs eagerly.
+  elements.  A C loop is compiled at the first step; for ``torch.compile`` a step
+  structure is compiled only once it repeats, so SGD's special first step runs eagerly.
 * **Little Python per step.**  A step of a small model is mostly bookkeeping, so the hot
   path checks the buffers and the gradients with ``map`` over C-level getters, sets the
   grad mode with one call instead of the ``no_grad`` decorator, and writes the step
@@ -145,8 +145,10 @@ def _scalar_dtype():
 class _FusedSteps:
     """One Optimizer's compiled step functions, by traced program.
 
-    A program is compiled once it has been traced twice (so SGD's special first step never
-    is); ``broken`` records why compiling failed, after which every step runs eagerly.
+    A program for ``torch.compile`` is compiled once it has been traced twice (so SGD's
+    special first step never is); a C loop at once, so that a bucket's steps all run the
+    same code (a resumed run repeats the bits of a straight one).  ``broken`` records why
+    compiling failed, after which every step runs eagerly.
     Three ways to run one (:meth:`mode`):
 
     ``"c"`` — CPU float32/float64, ``native``: a C loop (:mod:`descent._kernels`), called
@@ -195,7 +197,7 @@ class _FusedSteps:
         x = arrays[1]
         key = (prog, mode, x.dtype)
         fn = self.compiled.get(key)
-        if fn is None:
+        if fn is None and mode != "c":  # a C loop compiles in 0.2 s: at once, so that every step is one
             self.seen[key] += 1
             if self.seen[key] < 2:
                 return False
