@@ -4,6 +4,7 @@ under ``CI=true``, where a missing package is a failure, because CI installs the
 (``scripts/setup.sh``, which the README's first command runs)."""
 
 import os
+import shutil
 
 import pytest
 
@@ -28,3 +29,8 @@ def fashion_mnist_present() -> bool:
         return all(p.is_file() for split in ("train", "test") for p in data.files(split))
     except data.DataMissing:
         return False
+
+
+def require_c_compiler() -> None:
+    """descent.torch compiles its fused CPU steps with the system's C compiler."""
+    require_system(shutil.which("cc") is not None or shutil.which("gcc") is not None, "A C compiler", "gcc")

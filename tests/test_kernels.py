@@ -2,7 +2,6 @@
 eager rule and torch.optim to rounding, threads that change no bit, the disk cache, and a
 missing compiler that falls back to the eager rule."""
 
-import shutil
 import warnings
 
 import numpy as np
@@ -12,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 import descent  # noqa: E402
 import descent.torch as dt  # noqa: E402
-from _requires import require_system  # noqa: E402
+from _requires import require_c_compiler  # noqa: E402
 from descent import _kernels  # noqa: E402
 from descent._trace import _BINARY, _trace  # noqa: E402
 
@@ -20,7 +19,7 @@ from descent._trace import _BINARY, _trace  # noqa: E402
 @pytest.fixture(autouse=True)
 def kernel_cache(tmp_path, monkeypatch):
     """Each test compiles into its own cache, so none reuses another's libraries."""
-    require_system(shutil.which("cc") is not None or shutil.which("gcc") is not None, "A C compiler", "gcc")
+    require_c_compiler()
     monkeypatch.setenv("DESCENT_KERNEL_CACHE", str(tmp_path / "kernels"))
     return tmp_path / "kernels"
 

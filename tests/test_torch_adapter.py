@@ -11,7 +11,6 @@ with parameters whose grad is None, with a closure, and under OneCycleLR, which 
 from __future__ import annotations
 
 import copy
-import shutil
 import subprocess
 import sys
 
@@ -21,7 +20,7 @@ torch = pytest.importorskip("torch")
 
 import descent  # noqa: E402
 import descent.torch as dt  # noqa: E402
-from _requires import require_system  # noqa: E402
+from _requires import require_c_compiler  # noqa: E402
 from descent.torch import _trace  # noqa: E402
 
 TOL = dict(atol=1e-12, rtol=1e-12)
@@ -381,7 +380,7 @@ def test_fused_path_matches_torch(f64, name, rule, kw, native, tmp_path, monkeyp
     (SGD's first step differs from the next) and a StepLR schedule (new scalars, no
     recompile)."""
     if native:
-        require_system(shutil.which("cc") is not None or shutil.which("gcc") is not None, "A C compiler", "gcc")
+        require_c_compiler()
     monkeypatch.setenv("DESCENT_KERNEL_CACHE", str(tmp_path))
     m_ref, m = mlp(), mlp()
     o_ref = getattr(torch.optim, name)(groups(m_ref, kw["lr"]), **kw)
