@@ -556,3 +556,71 @@ def test_a_compiled_model_steps_as_with_torch(f64):
     for p, q in zip(ms[0].parameters(), ms[1].parameters(), strict=True):
         assert torch.allclose(p, q, rtol=0, atol=1e-12), float((p - q).abs().max())
     assert not any(opts[0].state.get(p) for p in ms[0]["b"].parameters())
+
+
+def test_step_hooks_and_profiler_range_as_torchs():
+    """The step skips torch's wrapper only when nothing listens: instance and global pre- and
+    post-hooks see what they see with torch's class (a pre-hook's new args included), and the
+    profiler records the ``Optimizer.step#<class>.step`` range of every step."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+    def run(make):
+        m = mlp(dtype=torch.float32)
+        opt = make(m.parameters())
+        calls = []
+
+        def closure():
+            opt.zero_grad()
+            loss = ((m(batch(0, torch.float32)[0]) - 1) ** 2).mean()
+            loss.backward()
+            return loss
+
+        handles = [
+            opt.register_step_pre_hook(lambda o, args, kw: calls.append(("pre", len(args), sorted(kw)))),
+            opt.register_step_post_hook(lambda o, args, kw: calls.append(("post", len(args), sorted(kw)))),
+            register_optimizer_step_pre_hook(lambda o, args, kw: calls.append(("global pre", type(o).__name__))),
+            register_optimizer_step_post_hook(lambda o, args, kw: calls.append(("global post", type(o).__name__))),
+        ]
+        opt.step(closure)
+        opt.step()
+        for h in handles:
+            h.remove()
+        replaced = opt.register_step_pre_hook(lambda o, args, kw: ((o, closure), kw))  # the step gets a closure
+        assert opt.step() is not None
+        replaced.remove()
+        opt.step(closure)  # no hook left: the plain path
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            opt.step(closure)
+            opt.step(closure)
+        ranges = [e.name for e in prof.events() if e.name.startswith("Optimizer.step#")]
+        return calls, ranges, [p.detach().clone() for p in m.parameters()]
+
+    ours = run(lambda ps: dt.Optimizer(ps, descent.sgd, lr=0.1, momentum=0.9))
+    theirs = run(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9))
+    assert ours[0] == [(c[0], "Optimizer" if c[1] == "SGD" else c[1], *c[2:]) for c in theirs[0]]
+    assert len(ours[0]) == 8
+    assert ours[1] == ["Optimizer.step#Optimizer.step"] * 2 and theirs[1] == ["Optimizer.step#SGD.step"] * 2
+    for p, q in zip(ours[2], theirs[2], strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_flat_buffers_are_staggered_and_grads_write_into_them():
+    """A bucket's streams (gradient, parameters, Adam's two moments) start k·STAGGER apart
+    modulo ALIAS_SPAN, and the parameters' grads are still aliases of the flat gradient."""
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(200, 100), torch.nn.Tanh(), torch.nn.Linear(100, 3))  # 80 KB of float32
+    ref = copy.deepcopy(m)
+    opt, opt_ref = dt.Optimizer(m.parameters(), descent.adam, lr=1e-2), torch.optim.Adam(ref.parameters(), lr=1e-2)
+    x = torch.randn(16, 200)
+    for model, o in ((m, opt), (ref, opt_ref)):
+        for _ in range(3):
+            o.zero_grad()
+            (model(x) ** 2).mean().backward()
+            o.step()
+    b, = opt._buckets
+    streams = [b.g, b.x, *b.arrays.values()]
+    assert len(streams) == 4
+    assert [t.data_ptr() % dt.ALIAS_SPAN for t in streams] == [k * dt.STAGGER % dt.ALIAS_SPAN for k in range(4)]
+    for p, o in zip(m.parameters(), b.offsets, strict=True):
+        assert p.grad.data_ptr() == b.g.data_ptr() + 4 * o and p.data_ptr() == b.x.data_ptr() + 4 * o
+    assert_params(ref, m, tol=dict(rtol=1e-5, atol=1e-6))

@@ -71,8 +71,20 @@ _UNARY = {"__neg__": "neg", "__abs__": "abs"}
 
 
 def _binary_method(op, reflected):
+    # Tracer.binary written out: this runs for every operator of every traced step
     def method(self, other):
-        return self.tr.binary(op, other, self) if reflected else self.tr.binary(op, self, other)
+        tr = self.tr
+        if type(other) is _Sym:
+            if other.tr is not tr:
+                raise _Untraceable("foreign symbol")
+            o = other.name
+        else:
+            o = tr.scalar(other)
+        ops = tr.ops
+        k = len(ops)
+        name = _V[k] if k < len(_V) else f"v{k}"
+        ops.append((name, op, (o, self.name) if reflected else (self.name, o)))
+        return _Sym(tr, name)
 
     return method
 
@@ -208,7 +220,9 @@ def _trace(rule, state, array_fields):
     this step, and the new state (its numbers, e.g. ``t``, are real)."""
     tr = _Tracer()
     g, x = _Sym(tr, "g"), _Sym(tr, "x")
-    sym_state = state._replace(**{f: _Sym(tr, f"a_{f}") for f in array_fields})
+    arrays = set(array_fields)  # the state with symbols for its arrays (NamedTuple._replace is slow)
+    sym_state = tuple.__new__(type(state), [_Sym(tr, f"a_{f}") if f in arrays else v
+                                            for f, v in zip(state._fields, state, strict=True)])
     step, new = rule.update(g, sym_state, x)
     if not isinstance(step, _Sym):
         raise _Untraceable("the step is not an array")
