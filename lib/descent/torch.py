@@ -383,13 +383,14 @@ class _Bucket:
 
 
 #: A flat bucket's CPU buffers (gradient, parameters, state arrays: the streams of one
-#: fused loop) start at addresses ``k * STAGGER`` apart modulo ``ALIAS_SPAN`` (stream k).
-#: Buffers allocated one after the other are otherwise the same distance apart as their
-#: size rounded to pages, and where two streams of a loop then sit at the same address
-#: modulo 64 KiB, a load keeps missing a line that another stream's store just evicted
-#: (the cache's address aliasing): measured on this project's 2-core AMD EPYC, an SGD
-#: step on 269,322 parameters took 266 µs with buffers as they came and 76–81 µs
-#: staggered, an Adam step 575 µs and 146 µs; staggered is never slower.
+#: fused loop) start at addresses ``k * STAGGER`` modulo ``ALIAS_SPAN`` (stream k), so no
+#: two of them are a multiple of 4 KiB apart.  Buffers allocated one after another are as
+#: far apart as their size rounded up to pages, and some of those distances make the
+#: streams of a loop fight over the same cache sets.  Measured on this project's 2-core
+#: AMD EPYC with three streams a distance d apart (d scanned in steps of 4 or 8 KiB): every d of
+#: 32 KiB modulo 64 KiB ran 1.4–3.7× slower than its neighbours, and consecutive buffers of
+#: 269,322 floats land exactly there (1 MiB + 32 KiB apart).  An SGD step on them took
+#: 266 µs as allocated and 76–81 µs staggered, an Adam step 575 µs and 146 µs.
 STAGGER, ALIAS_SPAN = 0x1040, 1 << 16
 
 
