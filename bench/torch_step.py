@@ -15,7 +15,9 @@ and within 1.1x of torch's fused Adam on a GPU.
 
 Columns: ``torch`` is torch.optim's default (the for-loop on CPU, foreach on CUDA),
 ``foreach`` and ``fused`` torch's other implementations, ``adapter`` is
-descent.torch.Optimizer (fuse="auto"), ``eager`` is the adapter with ``fuse=False``;
+descent.torch.Optimizer (fuse="auto"), ``GB/s`` the adapter's step at that least traffic
+(:data:`BYTES_PER_PARAM`) over its time (against the machine's memory bandwidth at large
+sizes), ``eager`` is the adapter with ``fuse=False``;
 ratios are adapter time / other time, wall clock; ``/fastest`` is against the fastest of
 torch's three (``/fastest cpu`` the same in CPU time, with the name of that fastest).  ``/torch cpu`` is the
 same ratio in CPU time of the calling thread: with ``--threads 1`` all the work runs on
@@ -35,6 +37,9 @@ import descent.torch as dt
 import torch
 
 WIDTHS = (16, 64, 256)
+#: the least memory traffic of one float32 step: Adam reads p, g, m, v and writes p, m, v;
+#: SGD with momentum reads p, g, b and writes p, b
+BYTES_PER_PARAM = {"adam": 28, "sgdm": 20}
 LAYERS = 30
 BATCH = 32
 
@@ -118,6 +123,20 @@ def bench_one(width, rule_name, device, rounds, per_round, full):
     return n, med, cmed, fmed
 
 
+def reference_gbs(device, n, rounds=15):
+    """GB/s of torch's in-place ``x.add_(y)`` on ``n`` float32 elements (read x, y, write x),
+    median of ``rounds``: the memory speed a streaming elementwise step can hope for."""
+    x, y = torch.rand(n, device=device), torch.rand(n, device=device)
+    times = []
+    for _ in range(rounds):
+        sync(device)
+        t0 = time.perf_counter()
+        x.add_(y)
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return 12 * n / statistics.median(times) / 1e9
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
@@ -138,7 +157,7 @@ def main(argv=None):
           f"load average {os.getloadavg()[0]:.2f}, float32, {LAYERS * 2} parameter tensors")
     for device in devices:
         others = ["torch", "eager", "foreach", "fused"]
-        head = f"{'device':6} {'params':>9} {'rule':5} {'adapter ms':>10} " + " ".join(
+        head = f"{'device':6} {'params':>9} {'rule':5} {'adapter ms':>10} {'GB/s':>6} " + " ".join(
             f"{o + ' ms':>10}" for o in others) + " " + " ".join(f"{'/' + o:>9}" for o in others) + (
             f" {'/torch cpu':>10}" if device.type == "cpu" else "") + f" {'/fastest':>9}" + (
             f" {'/fastest cpu':>11}" if device.type == "cpu" else "")
@@ -149,7 +168,8 @@ def main(argv=None):
         for width in args.widths:
             for rule_name in ("adam", "sgdm"):
                 n, med, cmed, fmed = bench_one(width, rule_name, device, args.rounds, args.per_round, args.full)
-                row = f"{device.type:6} {n:>9,} {rule_name:5} {med['adapter'] * 1e3:>10.3f} " + " ".join(
+                gbs = BYTES_PER_PARAM[rule_name] * n / med["adapter"] / 1e9
+                row = f"{device.type:6} {n:>9,} {rule_name:5} {med['adapter'] * 1e3:>10.3f} {gbs:>6.1f} " + " ".join(
                     f"{med[o] * 1e3:>10.3f}" for o in others) + " " + " ".join(
                     f"{med['adapter'] / med[o]:>9.2f}" for o in others) + (
                     f" {cmed['adapter'] / cmed['torch']:>10.2f}" if device.type == "cpu" else "")
@@ -163,6 +183,9 @@ def main(argv=None):
                 print(row, flush=True)
                 if fmed:
                     full_rows.append((n, rule_name, fmed))
+        if max(args.widths) >= 512:  # sizes well past the caches: the machine's memory speed, for scale
+            print(f"memory reference, {device.type}: {reference_gbs(device, 31_488_000):.1f} GB/s for torch's "
+                  "x.add_(y) on 31,488,000 floats (12 bytes per element)")
         if full_rows:
             print(f"\nwhole iteration (zero_grad + forward + backward + step), {device.type}, median ms (wall)")
             for n, rule_name, fmed in full_rows:
