@@ -21,7 +21,8 @@ is normalised:
 * cells without an id get ``cell-N``.
 
 The outputs of cells tagged ``nbval-ignore-output`` (legitimately variable: a timing) do
-not count as a change; a file is rewritten only when something else changed.
+not count as a change; a file is rewritten only when something else changed, or with
+``--timings``, which stores their fresh values (after a change that makes them stale).
 
 A cell that raises stops the run and leaves the file untouched (exit status 1).
 
@@ -266,6 +267,8 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: chapters/NN_*.ipynb")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    parser.add_argument("--timings", action="store_true",
+                        help="also store fresh outputs of nbval-ignore-output cells (timings) when only they changed")
     args = parser.parse_args(argv)
     kernel_env()
     paths = [p.resolve() for p in args.notebooks] or default_notebooks()
@@ -290,6 +293,8 @@ def main(argv=None) -> int:
             status |= int(not same)
         else:
             verdict = "updated" if changed else "unchanged"
+            if not changed and args.timings and text != old:
+                changed, verdict = True, "updated: variable outputs only"
             if changed:
                 path.write_text(text, encoding="utf-8")
         print(f"{seconds:7.2f} s  {label}  ({verdict})", flush=True)
