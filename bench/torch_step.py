@@ -16,7 +16,7 @@ and within 1.1x of torch's fused Adam on a GPU.
 Columns: ``torch`` is torch.optim's default (the for-loop on CPU, foreach on CUDA),
 ``foreach`` and ``fused`` torch's other implementations, ``adapter`` is
 descent.torch.Optimizer (fuse="auto"), ``GB/s`` the adapter's step at that least traffic
-(:data:`BYTES_PER_PARAM`) over its time (against the machine's memory bandwidth at large
+(``descent.train.timing.STEP_BYTES``) over its time (against the machine's memory bandwidth at large
 sizes), ``eager`` is the adapter with ``fuse=False``;
 ratios are adapter time / other time, wall clock; ``/fastest`` is against the fastest of
 torch's three (``/fastest cpu`` the same in CPU time, with the name of that fastest).  ``/torch cpu`` is the
@@ -35,11 +35,9 @@ import time
 import descent
 import descent.torch as dt
 import torch
+from descent.train import timing
 
 WIDTHS = (16, 64, 256)
-#: the least memory traffic of one float32 step: Adam reads p, g, m, v and writes p, m, v;
-#: SGD with momentum reads p, g, b and writes p, b
-BYTES_PER_PARAM = {"adam": 28, "sgdm": 20}
 LAYERS = 30
 BATCH = 32
 
@@ -168,7 +166,7 @@ def main(argv=None):
         for width in args.widths:
             for rule_name in ("adam", "sgdm"):
                 n, med, cmed, fmed = bench_one(width, rule_name, device, args.rounds, args.per_round, args.full)
-                gbs = BYTES_PER_PARAM[rule_name] * n / med["adapter"] / 1e9
+                gbs = timing.step_gbs("sgd" if rule_name == "sgdm" else rule_name, n, med["adapter"])
                 row = f"{device.type:6} {n:>9,} {rule_name:5} {med['adapter'] * 1e3:>10.3f} {gbs:>6.1f} " + " ".join(
                     f"{med[o] * 1e3:>10.3f}" for o in others) + " " + " ".join(
                     f"{med['adapter'] / med[o]:>9.2f}" for o in others) + (

@@ -32,8 +32,6 @@ import descent.torch as dt
 import torch
 from descent.train import models, timing
 
-BYTES_PER_PARAM = {"adam": 28, "sgd": 20}  # float32 minimum traffic of one step (see the docstring)
-
 
 def contenders(rule):
     if rule == "adam":
@@ -112,7 +110,7 @@ def main(argv=None):
                         print(f"{lead} not available: {v[:60]}")
                         continue
                     t_iter, t_step = v
-                    gbs = BYTES_PER_PARAM[rule] * n_params / t_step / 1e9
+                    gbs = timing.step_gbs(rule, n_params, t_step)
                     ratio = t_step / best
                     print(f"{lead} {args.batch_size / t_iter:11.0f} {args.batch_size / t_step:11.0f} "
                           f"{t_step * 1e6:9.1f} {gbs:6.2f} {ratio:7.2f}")

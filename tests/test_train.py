@@ -350,3 +350,13 @@ def test_stopping_rules_tol_patience_and_max_norm():
         if isinstance(m, torch.nn.Linear):
             assert float(m.weight.detach().norm(dim=1).max()) <= 0.3 * (1 + 1e-6)
     assert set(capped.epochs[-1]) >= {"val_loss", "val_acc", "test_loss", "test_acc", "train_loss", "best_epoch"}
+
+
+def test_step_gbs_counts_the_least_traffic_of_a_step():
+    """The benches' GB/s: 28 bytes per parameter for Adam, 20 for SGD with momentum."""
+    from descent.train import timing
+
+    assert timing.step_gbs("adam", 1_000_000, 1e-3) == pytest.approx(28.0)
+    assert timing.step_gbs("sgd", 1_000_000, 2e-3) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="Invalid rule: 'lion'"):
+        timing.step_gbs("lion", 1, 1.0)

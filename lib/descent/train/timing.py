@@ -16,6 +16,18 @@ import torch.nn.functional as F
 from . import data
 from .loop import _standardize
 
+#: The least memory traffic of one float32 step, bytes per parameter: Adam reads p, g, m, v
+#: and writes p, m, v; SGD with momentum reads p, g, b and writes p, b.
+STEP_BYTES = {"adam": 28, "sgd": 20}
+
+
+def step_gbs(rule: str, n_params: int, seconds: float) -> float:
+    """GB/s of a step of ``rule`` (a key of :data:`STEP_BYTES`) on ``n_params`` float32
+    parameters that took ``seconds``, at the least traffic such a step must move."""
+    if rule not in STEP_BYTES:
+        raise ValueError(f"Invalid rule: {rule!r} (one of {', '.join(STEP_BYTES)})")
+    return STEP_BYTES[rule] * n_params / seconds / 1e9
+
 
 def sync(device) -> None:
     """Wait for the GPU's queued work (a no-op on the CPU)."""
